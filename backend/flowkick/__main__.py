@@ -1,0 +1,3 @@
+from flowkick.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""Where feed items come from.
+
+A source fetches the latest items of several handles of one platform in one go and
+answers per handle. The refresher only knows this interface; `demo` stands in when no
+Apify token is set, and the Apify-backed platform modules plug in behind the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Item = dict[str, Any]
+Profile = dict[str, Any]
+
+
+@dataclass
+class HandleResult:
+    """What one fetch learned about one handle.
+
+    `error` set means the handle failed (unknown account, error row, nothing returned);
+    the refresher then keeps that handle's previous items.
+    """
+
+    items: list[Item] = field(default_factory=list)
+    profile: Profile = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class FetchResult:
+    """One fetch of a batch of handles: per-handle results plus the run's audit data."""
+
+    handles: dict[str, HandleResult] = field(default_factory=dict)
+    status: str = "SUCCEEDED"
+    error: str | None = None
+    run_id: str | None = None
+    dataset_id: str | None = None
+    cost_usd: float | None = None
+    skipped: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCEEDED" and self.error is None
+
+
+class Source(Protocol):
+    """Fetches the newest `limit` items for each of `handles` on `platform`."""
+
+    name: str
+
+    async def fetch(self, platform: str, handles: list[str], limit: int) -> FetchResult: ...
