@@ -3,6 +3,11 @@
 A source fetches the latest items of several handles of one platform in one go and
 answers per handle. The refresher only knows this interface; `demo` stands in when no
 Apify token is set, and the Apify-backed platform modules plug in behind the same shape.
+
+Items follow the item shape of DESIGN.md. A profile is
+`{"name", "handle", "url", "avatar_url", "followers", "rating", "review_count"}`, every
+value optional (None when unknown); `rating` and `review_count` are a place's average
+and total for Google reviews.
 """
 
 from __future__ import annotations
