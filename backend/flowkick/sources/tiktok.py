@@ -1,0 +1,108 @@
+"""TikTok videos and photo slideshows from `clockworks/tiktok-scraper`.
+
+Rows are attributed by `input`, the actor's echo of the profile we asked for ('@name',
+'name' or a profile URL), falling back to `authorMeta.name`. Without paid downloads
+there is no playable video file: a video item carries its cover as `image` and an empty
+`media` list, and renderers link to the permalink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flowkick.sources import Item, Profile
+from flowkick.sources.actor_output import (
+    ActorSpec,
+    account,
+    as_dict,
+    as_id,
+    as_list,
+    first_time,
+    first_url,
+    get,
+    media_entry,
+    new_item,
+    path_handle,
+    profile_fields,
+    require_batch,
+)
+
+
+class TikTokActor(ActorSpec):
+    platform = "tiktok"
+    default_actor_id = "clockworks/tiktok-scraper"
+
+    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+        require_batch(handles, limit)
+        return {
+            "profiles": list(handles),
+            "resultsPerPage": limit,
+            "profileScrapeSections": ["videos"],
+            "profileSorting": "latest",
+            "excludePinnedPosts": False,
+            "shouldDownloadVideos": False,
+            "shouldDownloadCovers": False,
+            "shouldDownloadSubtitles": False,
+            "shouldDownloadSlideshowImages": False,
+        }
+
+    def profile_url(self, handle: str) -> str:
+        return f"https://www.tiktok.com/@{handle}"
+
+    def handle_candidates(self, raw: dict[str, Any]) -> Iterable[object]:
+        given = raw.get("input")
+        return (path_handle(given), given, get(raw, "authorMeta", "name"))
+
+    def normalize(self, raw: dict[str, Any]) -> Item | None:
+        native_id = as_id(raw.get("id"))
+        if native_id is None:
+            return None
+        slideshow = raw.get("isSlideshow") is True
+        video = as_dict(raw.get("videoMeta"))
+        return new_item(
+            self.platform,
+            native_id,
+            "carousel" if slideshow else "video",
+            url=raw.get("webVideoUrl"),
+            text=raw.get("text"),
+            image=first_url(video.get("coverUrl"), video.get("originalCoverUrl")),
+            media=_slides(raw) if slideshow else _playable(raw, video),
+            published_at=first_time(raw.get("createTimeISO"), raw.get("createTime")),
+            author=self._author(as_dict(raw.get("authorMeta"))),
+            likes=raw.get("diggCount"),
+            comments=raw.get("commentCount"),
+            views=raw.get("playCount"),
+            shares=raw.get("shareCount"),
+        )
+
+    def profile(self, raw: dict[str, Any], handle: str) -> Profile:
+        meta = as_dict(raw.get("authorMeta"))
+        if self.canonical(meta.get("name")) != self.canonical(handle):
+            return {}
+        return profile_fields(
+            name=meta.get("nickName"),
+            url=meta.get("profileUrl"),
+            avatar_url=first_url(meta.get("avatar"), meta.get("originalAvatarUrl")),
+            followers=meta.get("fans"),
+        )
+
+    def _author(self, meta: dict[str, Any]) -> dict[str, Any]:
+        name = meta.get("name")
+        return account(
+            name=meta.get("nickName"),
+            handle=name,
+            avatar_url=first_url(meta.get("avatar"), meta.get("originalAvatarUrl")),
+            url=first_url(meta.get("profileUrl")) or self.account_url(name),
+        )
+
+
+def _slides(raw: dict[str, Any]) -> list[dict[str, Any] | None]:
+    links = (as_dict(link) for link in as_list(raw.get("slideshowImageLinks")))
+    return [media_entry("image", first_url(link.get("tiktokLink"), link.get("downloadLink"))) for link in links]
+
+
+def _playable(raw: dict[str, Any], video: dict[str, Any]) -> list[dict[str, Any] | None]:
+    """The video file, present only when the run paid for downloads."""
+    url = first_url(*as_list(raw.get("mediaUrls")), video.get("downloadAddr"))
+    return [media_entry("video", url, video.get("width"), video.get("height"))]
