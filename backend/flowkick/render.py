@@ -1,0 +1,332 @@
+"""The feed as an HTML fragment: options, view models and the Jinja2 templates.
+
+Everything a platform sends is untrusted text. It reaches the page only through Jinja2
+with autoescape on, and a URL only becomes an `href` or `src` when it is http(s): a
+caption holding `<script>` shows as those characters, and a `javascript:` link shows as
+no link at all. The widget mounts this same markup in a shadow root; WordPress and
+server-side includes put it straight into the host page, so the CSS is scoped under the
+one root class `.flowkick` and every box has a size fixed by the layout (text is clamped),
+which is what lets the widget reserve the exact space before the fragment arrives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from flowkick import i18n
+from flowkick.errors import BadParameter, FlowkickError
+from flowkick.platforms import LABELS
+
+THEMES = ("light", "dark", "auto")
+LAYOUTS = ("grid", "carousel", "list", "cards", "badge")
+REVIEW_LAYOUTS = ("cards", "badge")
+CSS_MODES = ("inline", "none")
+DEFAULT_LAYOUT = {"google_reviews": "cards", "twitter": "list", "facebook": "list"}
+DEFAULT_COLUMNS = {"carousel": 4}
+# Tile shape per platform (width / height); the widget holds the same table to reserve space.
+RATIOS = {"tiktok": (9, 16), "youtube": (16, 9)}
+DEFAULT_LIMIT = 12
+_ACCENT_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_ALT_MAX = 120
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """How one embed looks. Hashable, so it can be part of the rendered-bytes cache key."""
+
+    theme: str = "light"
+    layout: str | None = None
+    lang: str = i18n.DEFAULT_LANG
+    accent: str | None = None
+    radius: int | None = None
+    columns: int | None = None
+    gap: int | None = None
+    css: str = "inline"
+    header: bool = True
+    limit: int = DEFAULT_LIMIT
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str], accept_language: str | None = None) -> EmbedOptions:
+        """Options from an embed's query string; unknown names are left to other readers."""
+        lang = params.get("lang") or i18n.negotiate(accept_language)
+        return cls(
+            theme=_choice(params, "theme", THEMES, "light"),
+            layout=_choice(params, "layout", LAYOUTS, None),
+            lang=_choice({"lang": lang}, "lang", i18n.LANGS, i18n.DEFAULT_LANG),
+            accent=_accent(params.get("accent")),
+            radius=_integer(params, "radius", 0, 48),
+            columns=_integer(params, "columns", 1, 6),
+            gap=_integer(params, "gap", 0, 48),
+            css=_choice(params, "css", CSS_MODES, "inline"),
+            header=_flag(params, "header", True),
+            limit=_integer(params, "limit", 1, 50) or DEFAULT_LIMIT,
+        )
+
+    def for_platform(self, platform: str | None) -> EmbedOptions:
+        """These options with the layout resolved for one platform (None: the merged wall)."""
+        layout = self.layout or DEFAULT_LAYOUT.get(platform or "", "grid")
+        if layout == "badge" and platform != "google_reviews":
+            raise BadParameter("layout=badge needs a reviews platform", code="bad_layout")
+        return replace(self, layout=layout)
+
+
+def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str | None) -> Any:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise BadParameter(f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _integer(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BadParameter(f"{name} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def _accent(value: str | None) -> str | None:
+    """A CSS colour the host chose; only #rgb or #rrggbb, so it can never break out of CSS."""
+    if not value:
+        return None
+    if not _ACCENT_RE.fullmatch(value):
+        raise BadParameter("accent must be a colour written #rgb or #rrggbb")
+    return value.lower()
+
+
+def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value not in ("0", "1", "true", "false"):
+        raise BadParameter(f"{name} must be 1 or 0")
+    return value in ("1", "true")
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("flowkick", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["stars_text"] = lambda rating: "★" * round(rating) + "☆" * (5 - round(rating))
+    return env
+
+
+@cache
+def stylesheet() -> str:
+    """The fragment's CSS; also served alone at /embed.css for hosts that ask css=none."""
+    return files("flowkick").joinpath("static/embed.css").read_text(encoding="utf-8")
+
+
+@cache
+def inline_stylesheet() -> str:
+    """The CSS without comments and runs of whitespace: it travels inside every fragment."""
+    return re.sub(r"\s+", " ", re.sub(r"/\*.*?\*/", "", stylesheet(), flags=re.S)).strip()
+
+
+def render_fragment(envelope: Mapping[str, Any], options: EmbedOptions, now: datetime,
+                    base_url: str | None = None) -> str:
+    """One platform's feed envelope as a themed HTML fragment."""
+    platform = envelope.get("platform")
+    options = options.for_platform(platform)
+    profile = envelope.get("profile") or {}
+    context = _Context(options, now, base_url)
+    return _render("embed/fragment.html", options, context, platform=platform,
+                   status=_state(envelope), profiles=[_profile_view(profile, platform, context)],
+                   items=[context.item(item) for item in envelope.get("items") or []])
+
+
+def render_wall(envelope: Mapping[str, Any], options: EmbedOptions, now: datetime,
+                base_url: str | None = None) -> str:
+    """The merged feed of several platforms (items carry their own platform)."""
+    options = options.for_platform(None)
+    context = _Context(options, now, base_url)
+    profiles = [_profile_view(s.get("profile") or {}, s.get("platform"), context)
+                for s in envelope.get("sources") or []]
+    return _render("embed/fragment.html", options, context, platform=None,
+                   status=_state(envelope), profiles=profiles,
+                   items=[context.item(item) for item in envelope.get("items") or []])
+
+
+def render_error(error: FlowkickError, options: EmbedOptions | None = None,
+                 accept_language: str | None = None) -> str:
+    """A quiet fragment for a failed embed: a short muted line, never a broken page."""
+    options = options or EmbedOptions(lang=i18n.negotiate(accept_language))
+    return _environment().get_template("embed/error.html").render(
+        code=error.code, message=error.message, lang=options.lang, theme=options.theme,
+        css=_css(options), text=i18n.label(options.lang, "unavailable"))
+
+
+def _render(template: str, options: EmbedOptions, context: _Context, **values: Any) -> str:
+    return _environment().get_template(template).render(
+        o=options, t=context.label, css=_css(options), style=_root_style(options, values["platform"]),
+        skeletons=range(1 if options.layout == "badge" else options.limit), **values)
+
+
+def _state(envelope: Mapping[str, Any]) -> str:
+    """ok, pending (a skeleton), empty or error; items on hand always win over an error."""
+    if envelope.get("items"):
+        return "ok"
+    status = envelope.get("status") or "ok"
+    return status if status in ("pending", "error") else "empty"
+
+
+def _css(options: EmbedOptions) -> Markup | None:
+    # Our own file, not platform text: safe to mark as such.
+    return Markup(inline_stylesheet()) if options.css == "inline" else None
+
+
+def _root_style(options: EmbedOptions, platform: str | None) -> str:
+    """CSS custom properties from validated options (numbers and #hex only)."""
+    width, height = RATIOS.get(platform or "", (1, 1))
+    props = {"--fk-ratio": f"{width}/{height}",
+             "--fk-cols": str(options.columns or DEFAULT_COLUMNS.get(options.layout or "", 3))}
+    if options.accent:
+        props["--fk-accent"] = options.accent
+    if options.radius is not None:
+        props["--fk-radius"] = f"{options.radius}px"
+    if options.gap is not None:
+        props["--fk-gap"] = f"{options.gap}px"
+    return ";".join(f"{name}:{value}" for name, value in props.items())
+
+
+def safe_url(value: Any, base_url: str | None = None) -> str | None:
+    """An http(s) URL, or a site path made absolute against `base_url`; anything else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    if value.startswith("/") and not value.startswith("//") and base_url:
+        value = urljoin(base_url, value)
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+class _Context:
+    """What turning items into view models needs: options, the clock and the base URL."""
+
+    def __init__(self, options: EmbedOptions, now: datetime, base_url: str | None) -> None:
+        self.options = options
+        self.lang = options.lang
+        self.now = now
+        self.base_url = base_url
+
+    def label(self, name: str, **values: object) -> str:
+        return i18n.label(self.lang, name, **values)
+
+    def url(self, value: Any) -> str | None:
+        return safe_url(value, self.base_url)
+
+    def date(self, value: Any) -> dict[str, str] | None:
+        when = i18n.parse_date(value if isinstance(value, str) else None)
+        if when is None:
+            return None
+        return {"iso": when.isoformat().replace("+00:00", "Z"),
+                "text": i18n.relative_date(when, self.now, self.lang)}
+
+    def item(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """An item's view model: only what the templates show, already made safe."""
+        platform = _text(item.get("platform"))
+        label = LABELS.get(platform, platform)
+        text, title = _text(item.get("text")), _text(item.get("title"))
+        media = _first_media(item)
+        width, height = _image_size(media, platform)
+        author = item.get("author") if isinstance(item.get("author"), Mapping) else {}
+        reply = item.get("reply") if isinstance(item.get("reply"), Mapping) else None
+        rating = _number(item.get("rating"))
+        return {
+            "id": str(item.get("id") or ""), "platform": platform, "platform_label": label,
+            "type": _text(item.get("type")) or "text", "url": self.url(item.get("url")),
+            "title": title, "text": text,
+            "image": self.url(item.get("image") or media.get("url")),
+            "width": width, "height": height,
+            "alt": _alt(media, text, title) or self.label("post_on", platform=label),
+            "video": item.get("type") == "video" or media.get("type") == "video",
+            "multi": item.get("type") == "carousel",
+            "date": self.date(item.get("published_at")),
+            "author": {"name": _text(author.get("name")) or _text(author.get("handle")),
+                       "avatar": self.url(author.get("avatar_url"))},
+            "rating": max(0, min(5, int(round(rating)))) if rating is not None else None,
+            "stats": self._stats(item),
+            "reply": {"text": _text(reply.get("text")), "date": self.date(reply.get("published_at"))}
+            if reply and _text(reply.get("text")) else None,
+        }
+
+    def _stats(self, item: Mapping[str, Any]) -> list[dict[str, str]]:
+        stats = []
+        for name, icon in (("likes", "♥"), ("comments", "💬"), ("views", "▶")):
+            value = _number(item.get(name))
+            if value is not None:
+                stats.append({"icon": icon, "value": i18n.compact_number(value, self.lang),
+                              "label": self.label(name, count=i18n.compact_number(value, self.lang))})
+        return stats
+
+
+def _first_media(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    media = item.get("media")
+    if isinstance(media, list) and media and isinstance(media[0], Mapping):
+        return media[0]
+    return {}
+
+
+def _image_size(media: Mapping[str, Any], platform: str) -> tuple[int, int]:
+    """The image's own size when known, else the platform's tile shape at 1080 wide."""
+    width, height = _number(media.get("width")), _number(media.get("height"))
+    if width and height and width > 0 and height > 0:
+        return int(width), int(height)
+    ratio_w, ratio_h = RATIOS.get(platform, (1, 1))
+    return 1080, round(1080 * ratio_h / ratio_w)
+
+
+def _alt(media: Mapping[str, Any], text: str, title: str) -> str:
+    """The platform's alt text when given, else the start of the caption (or title)."""
+    alt = _text(media.get("alt")) or " ".join((text or title).split())
+    if len(alt) <= _ALT_MAX:
+        return alt
+    return alt[:_ALT_MAX].rsplit(" ", 1)[0] + "…"
+
+
+def _profile_view(profile: Mapping[str, Any], platform: str | None, context: _Context) -> dict[str, Any]:
+    """The header's view of a profile: name, avatar, link, and a place's rating summary."""
+    label = LABELS.get(platform or "", platform or "")
+    followers, rating = _number(profile.get("followers")), _number(profile.get("rating"))
+    count = _number(profile.get("review_count"))
+    return {
+        "name": _text(profile.get("name")) or _text(profile.get("handle")) or label,
+        "handle": _text(profile.get("handle")),
+        "url": context.url(profile.get("url")),
+        "avatar": context.url(profile.get("avatar_url")),
+        "platform": platform or "", "platform_label": label,
+        "view_label": context.label("view_profile", platform=label),
+        "followers": context.label("followers", count=i18n.compact_number(followers, context.lang))
+        if followers is not None else None,
+        "rating": i18n.decimal(rating, context.lang) if rating is not None else None,
+        "rating_value": rating,
+        "reviews": context.label("reviews", count=i18n.compact_number(count, context.lang))
+        if count is not None else None,
+        "stars_label": context.label("stars", rating=i18n.decimal(rating, context.lang))
+        if rating is not None else None,
+    }
