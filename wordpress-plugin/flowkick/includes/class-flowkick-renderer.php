@@ -1,0 +1,152 @@
+<?php
+/**
+ * Turns shortcode or block attributes into the feed's HTML.
+ *
+ * @package Flowkick
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * The one renderer behind [flowkick] and the flowkick/feed block.
+ *
+ * Visitors get the feed, or nothing at all when there is no feed to show; logged-in
+ * editors also get a short notice saying what went wrong and how to fix it.
+ */
+final class Flowkick_Renderer {
+
+	const ATTRIBUTES = array(
+		'platform' => '',
+		'key'      => '',
+		'layout'   => '',
+		'theme'    => '',
+		'limit'    => '',
+		'handle'   => '',
+		'lang'     => '',
+	);
+
+	/**
+	 * The feed's HTML for a set of attributes, escaped and ready to print.
+	 *
+	 * @param array $atts Shortcode or block attributes; unknown ones are ignored.
+	 * @return string
+	 */
+	public static function render( array $atts ) {
+		$atts   = self::clean( shortcode_atts( self::ATTRIBUTES, $atts, 'flowkick' ) );
+		$server = Flowkick_Options::server_url();
+		if ( '' === $server || '' === $atts['platform'] || '' === $atts['key'] ) {
+			return self::notice( 'not_configured' );
+		}
+		wp_enqueue_style( 'flowkick-embed' );
+		$feed = Flowkick_Fetcher::get( $server, $atts['platform'], self::query( $atts ) );
+		$html = '' !== $feed['html'] ? Flowkick_Fragment::sanitize( $feed['html'] ) : self::widget( $server, $atts, $feed['error'] );
+		return self::notice( $feed['error'] ) . $html;
+	}
+
+	/**
+	 * Attributes reduced to the characters each may hold; the key falls back to the
+	 * default key from the settings.
+	 *
+	 * @param array $atts Attributes with every known name present.
+	 * @return array<string, string>
+	 */
+	private static function clean( array $atts ) {
+		$key = preg_replace( '/[^A-Za-z0-9_-]/', '', (string) $atts['key'] );
+		return array(
+			'platform' => sanitize_key( (string) $atts['platform'] ),
+			'key'      => '' === $key ? Flowkick_Options::default_key() : $key,
+			'layout'   => sanitize_key( (string) $atts['layout'] ),
+			'theme'    => sanitize_key( (string) $atts['theme'] ),
+			'limit'    => absint( $atts['limit'] ) ? (string) absint( $atts['limit'] ) : '',
+			'handle'   => sanitize_text_field( (string) $atts['handle'] ),
+			'lang'     => sanitize_key( (string) $atts['lang'] ),
+		);
+	}
+
+	/**
+	 * The fragment's query parameters: the key as api_key, empty attributes left out
+	 * so the server's defaults apply.
+	 *
+	 * @param array<string, string> $atts Clean attributes.
+	 * @return array<string, string>
+	 */
+	private static function query( array $atts ) {
+		$query            = array_diff_key( $atts, array_flip( array( 'platform', 'key' ) ) );
+		$query['api_key'] = $atts['key'];
+		return array_filter( $query, 'strlen' );
+	}
+
+	/**
+	 * The script-tag widget, for a feed that was never fetched while the server is
+	 * unreachable or still fetching. Only with a publishable key: a secret key must
+	 * never reach a visitor's browser, so a secret-key feed shows nothing instead.
+	 *
+	 * @param string                $server Server base URL.
+	 * @param array<string, string> $atts   Clean attributes.
+	 * @param string                $error  Error code of the last attempt.
+	 * @return string
+	 */
+	private static function widget( $server, array $atts, $error ) {
+		$temporary = in_array( $error, array( 'unreachable', 'pending' ), true ) || 0 === strpos( $error, 'http_5' );
+		if ( ! $temporary || 0 !== strpos( $atts['key'], 'pk_' ) ) {
+			return '';
+		}
+		$src = add_query_arg(
+			array(
+				'key'      => rawurlencode( $atts['key'] ),
+				'platform' => rawurlencode( $atts['platform'] ),
+			),
+			$server . '/widget.js'
+		);
+		return wp_get_script_tag(
+			array(
+				'src'   => esc_url( $src ),
+				'async' => true,
+			)
+		);
+	}
+
+	/**
+	 * A quiet notice for logged-in editors; visitors never see one.
+	 *
+	 * @param string $error Error code, '' for none.
+	 * @return string
+	 */
+	private static function notice( $error ) {
+		if ( '' === $error || ! current_user_can( 'edit_posts' ) ) {
+			return '';
+		}
+		wp_enqueue_style( 'flowkick' );
+		return sprintf(
+			'<p class="flowkick-notice" role="status" data-flowkick-error="%1$s">%2$s <small>%3$s</small></p>',
+			esc_attr( $error ),
+			esc_html( self::message( $error ) ),
+			esc_html__( 'Only logged-in editors see this notice.', 'flowkick' )
+		);
+	}
+
+	/**
+	 * What an editor should know about an error code.
+	 *
+	 * @param string $error Error code.
+	 * @return string
+	 */
+	private static function message( $error ) {
+		$messages = array(
+			'not_configured' => __( 'Flowkick: set the server URL and a default key in Settings → Flowkick, and give the shortcode or block a platform.', 'flowkick' ),
+			'unknown_key'    => __( 'Flowkick: the server does not know this key. Check the key in the shortcode or block, or the default key in Settings → Flowkick.', 'flowkick' ),
+			'forbidden'      => __( 'Flowkick: the server refused this key (the client may be inactive).', 'flowkick' ),
+			'not_found'      => __( 'Flowkick: the server has no such platform or account for this key. Check the platform and handle.', 'flowkick' ),
+			'bad_parameter'  => __( 'Flowkick: the server refused one of the attributes (layout, theme, limit, handle or lang).', 'flowkick' ),
+			'unreachable'    => __( 'Flowkick: the server could not be reached. Visitors see the last copy fetched, if there is one.', 'flowkick' ),
+			'pending'        => __( 'Flowkick: the server is fetching this feed for the first time; it appears within a minute.', 'flowkick' ),
+		);
+		if ( isset( $messages[ $error ] ) ) {
+			return $messages[ $error ];
+		}
+		/* translators: %s: error code from the Flowkick server. */
+		return sprintf( __( 'Flowkick: the server answered with an error (%s). Visitors see the last copy fetched, if there is one.', 'flowkick' ), $error );
+	}
+}
