@@ -1,0 +1,195 @@
+"""The embed: HTML fragments, widget.js, the fragment's CSS, and the demo's example pages.
+
+`GET /embed/{platform}` and `GET /embed/feed` answer the same feed as the JSON API, as a
+themed HTML fragment. Rendered bytes are cached per (feed version and query, options) for
+a few minutes, so a warm request renders nothing and relative dates never grow old. A
+failed embed answers its real status with a quiet fragment, never a JSON body a host page
+would print. `cors_headers` is the one CORS rule for feed responses (HTML and JSON): a
+publishable key is only honoured from its client's allowed origins, when it has a list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+import flowkick
+from flowkick.errors import FlowkickError, Forbidden, NotFound
+from flowkick.readpath import ClientView, FeedView, Reader
+from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall, stylesheet
+from flowkick.routes.api import caching_headers, etag_matches
+
+REPO = Path(flowkick.__file__).resolve().parents[2]
+WIDGET = REPO / "widget" / "widget.js"
+EXAMPLES = REPO / "examples"
+HTML = "text/html; charset=utf-8"
+FRAGMENT_TTL = 300
+STATIC_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
+_INCLUDE_RE = re.compile(r'<!--#include virtual="(/embed/[^"]*)" -->')
+_EXAMPLE_TYPES = {".html": HTML, ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                  ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"}
+
+Fragments = TTLCache[tuple[Any, ...], tuple[bytes, str]]
+
+
+async def embed(request: Request) -> Response:
+    """One platform's feed as a fragment."""
+    platform = request.path_params["platform"]
+    return await _fragment(request, platform, lambda reader: reader.view(request, platform))
+
+
+async def embed_wall(request: Request) -> Response:
+    """Several platforms merged, newest first: /embed/feed?platforms=instagram,tiktok."""
+    names = [p.strip() for p in request.query_params.get("platforms", "").split(",") if p.strip()]
+    return await _fragment(request, None, lambda reader: reader.wall_view(request, names or None))
+
+
+async def _fragment(request: Request, platform: str | None, get_view: Any) -> Response:
+    options: EmbedOptions | None = None
+    try:
+        options = EmbedOptions.from_query(request.query_params, request.headers.get("accept-language"))
+        reader: Reader = request.app.state.reader
+        view: FeedView = await get_view(reader)
+        cors = cors_headers(request, view.client)
+        body, etag, hit = _rendered(request, view, options, platform)
+        reader.usage.record(view.client.id, hit=hit)
+    except FlowkickError as error:
+        return error_fragment(request, error, options)
+    headers = {**caching_headers(view, etag), **cors}
+    headers["Vary"] = "Origin, Accept-Language"
+    if view.status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=view.status_code, headers=headers, media_type=HTML)
+
+
+def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform: str | None) -> tuple[bytes, str, bool]:
+    """The fragment's bytes and ETag, rendered once per feed version, query and options."""
+    cache_ = _fragments(request)
+    key = (platform, view.cache_key, options)
+    cached = cache_.get(key)
+    if cached is not None:
+        return cached[0], cached[1], True
+    now = datetime.fromtimestamp(request.app.state.clock.now(), UTC)
+    render = render_wall if platform is None else render_fragment
+    body = render(view.envelope, options, now).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    cache_[key] = (body, etag)
+    return body, etag, False
+
+
+def _fragments(request: Request) -> Fragments:
+    """This app's fragment cache, kept on its state so two apps never share entries."""
+    state = request.app.state
+    if not hasattr(state, "fragments"):
+        state.fragments = Fragments(maxsize=8192, ttl=FRAGMENT_TTL)
+    return state.fragments  # type: ignore[no-any-return]
+
+
+def error_fragment(request: Request, error: FlowkickError, options: EmbedOptions | None) -> Response:
+    """The quiet fragment for a failed embed, with the error's real status."""
+    body = render_error(error, options, request.headers.get("accept-language"))
+    headers = {**error.headers, "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*",
+               "Access-Control-Expose-Headers": "Retry-After"}
+    return Response(body, status_code=error.status, headers=headers, media_type=HTML)
+
+
+def cors_headers(request: Request, client: ClientView) -> dict[str, str]:
+    """CORS for a feed response; raises Forbidden for a publishable key from a foreign origin."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return {}
+    allowed = {o.rstrip("/").lower() for o in client.origins}
+    if allowed and client.key_kind == "publishable" and origin.rstrip("/").lower() not in allowed:
+        raise Forbidden("this key is not allowed on this website", code="origin_not_allowed")
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "ETag, Retry-After"}
+
+
+@cache
+def _asset(path: Path) -> tuple[bytes, str]:
+    body = path.read_bytes()
+    return body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _static(request: Request, body: bytes, etag: str, media_type: str) -> Response:
+    """A long-cached asset with an ETag, so a new release is picked up by revalidation."""
+    headers = {"Cache-Control": STATIC_CACHE, "ETag": etag, "Access-Control-Allow-Origin": "*",
+               "X-Content-Type-Options": "nosniff"}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, headers=headers, media_type=media_type)
+
+
+async def widget_js(request: Request) -> Response:
+    body, etag = _asset(WIDGET)
+    return _static(request, body, etag, "text/javascript; charset=utf-8")
+
+
+async def embed_css(request: Request) -> Response:
+    """The fragment's stylesheet alone, for hosts that embed with css=none (WordPress)."""
+    body = stylesheet().encode()
+    return _static(request, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
+                   "text/css; charset=utf-8")
+
+
+async def example(request: Request) -> Response:
+    """The example host pages, in demo mode only; `.html` pages get their SSI includes filled."""
+    if not request.app.state.settings.demo_mode:
+        raise_not_found()
+    path = _example_path(request.path_params.get("path") or "index.html")
+    media_type = _EXAMPLE_TYPES.get(path.suffix)
+    if media_type is None:
+        raise_not_found()
+    if path.suffix != ".html":
+        return Response(path.read_bytes(), media_type=media_type, headers={"Cache-Control": "no-cache"})
+    page = await _include(request, path.read_text(encoding="utf-8"))
+    return Response(page, media_type=HTML, headers={"Cache-Control": "no-cache"})
+
+
+def raise_not_found() -> NoReturn:
+    raise NotFound("no such example", code="not_found")
+
+
+def _example_path(relative: str) -> Path:
+    path = (EXAMPLES / relative).resolve()
+    if relative.endswith("/"):
+        path = path / "index.html"
+    if not path.is_relative_to(EXAMPLES.resolve()) or not path.is_file():
+        raise_not_found()
+    return path
+
+
+async def _include(request: Request, page: str) -> str:
+    """Server-side includes as nginx `ssi on` would do them: fetch each fragment and inline it.
+
+    Only `/embed/` paths of this same app are fetched, in-process, so an example page
+    shows what a host's server would get without any network.
+    """
+    paths = _INCLUDE_RE.findall(page)
+    if not paths:
+        return page
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
+        for virtual in paths:
+            fragment = await client.get(virtual, headers={"accept-language": request.headers.get("accept-language", "")})
+            page = page.replace(f'<!--#include virtual="{virtual}" -->', fragment.text, 1)
+    return page
+
+
+routes: list[BaseRoute] = [
+    Route("/embed/feed", embed_wall, methods=["GET", "HEAD"]),
+    Route("/embed/{platform}", embed, methods=["GET", "HEAD"]),
+    Route("/embed.css", embed_css, methods=["GET", "HEAD"]),
+    Route("/widget.js", widget_js, methods=["GET", "HEAD"]),
+    Route("/examples/", example, methods=["GET", "HEAD"]),
+    Route("/examples/{path:path}", example, methods=["GET", "HEAD"]),
+]
