@@ -131,13 +131,9 @@ class FakeApify:
     async def wait_for_deliveries_async(self, count: int, timeout: float = 5.0) -> list[Delivery]:
         return await self._engine.deliveries.wait_for_async(count, timeout)
 
-    def make_items(self, platform: str, handle: str, count: int = 3) -> list[dict[str, Any]]:
-        """Valid items as the actor would push them for `handle`, for a test to edit and `world.set_items`."""
-        stamp_pool = templates(platform, _ID_FIELDS[platform])
-        actor = actor_for(platform)
-        return actor.collect(self.world, _input(platform, handle, count)) if not stamp_pool else _generated(
-            self.world, platform, handle, count
-        )
+    def make_items(self, platform: str, handle: str, count: int = 3) -> list[Any]:
+        """What the actor would push for `handle` now, for a test to edit and pass to `world.set_items`."""
+        return actor_for(platform).collect(self.world, example_input(platform, [handle], count))[:count]
 
     def reset(self) -> None:
         """Back to a fresh fake (same port): world, settings, plans, faults, runs and logs."""
