@@ -38,6 +38,14 @@ RATIOS = {"tiktok": (9, 16), "youtube": (16, 9)}
 DEFAULT_LIMIT = 12
 _ACCENT_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _ALT_MAX = 120
+# 24x24 path data for the counters under a post: likes, comments, views.
+_ICONS = {
+    "likes": "M12 21s-7.5-4.6-9.6-9.2C.9 8.2 3 4.5 6.6 4.5c2.2 0 3.6 1.2 5.4 3.2 1.8-2 3.2-3.2 5.4-3.2 3.6 0 "
+             "5.7 3.7 4.2 7.3C19.5 16.4 12 21 12 21z",
+    "comments": "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+    "views": "M12 5C6.5 5 2.3 9.4 1 12c1.3 2.6 5.5 7 11 7s9.7-4.4 11-7c-1.3-2.6-5.5-7-11-7zm0 11a4 4 0 1 1 0-8 "
+             "4 4 0 0 1 0 8z",
+}
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["ICONS"] = _ICONS
     env.globals["stars_text"] = lambda rating: "★" * round(rating) + "☆" * (5 - round(rating))
     return env
 
@@ -277,10 +286,10 @@ class _Context:
 
     def _stats(self, item: Mapping[str, Any]) -> list[dict[str, str]]:
         stats = []
-        for name, icon in (("likes", "♥"), ("comments", "💬"), ("views", "▶")):
+        for name in ("likes", "comments", "views"):
             value = _number(item.get(name))
             if value is not None:
-                stats.append({"icon": icon, "value": i18n.compact_number(value, self.lang),
+                stats.append({"name": name, "value": i18n.compact_number(value, self.lang),
                               "label": self.label(name, count=i18n.compact_number(value, self.lang))})
         return stats
 
