@@ -29,6 +29,9 @@ from urllib.parse import urlsplit
 from .world import World, handle_key, seed
 
 SAMPLES = Path(__file__).parent / "samples"
+_ID_FIELD = {
+    "instagram": "id", "tiktok": "id", "google_reviews": "reviewId", "twitter": "id", "youtube": "id", "facebook": "postId",
+}
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -81,12 +84,12 @@ def _samples(platform: str) -> tuple[dict[str, Any], ...]:
     return tuple(json.loads((SAMPLES / f"{platform}.json").read_text(encoding="utf-8")))
 
 
-def templates(platform: str, id_field: str, kind: str | None = None) -> list[dict[str, Any]]:
+def templates(platform: str, kind: str | None = None) -> list[dict[str, Any]]:
     """The sample items usable as post templates (error and placeholder rows left out)."""
     return [
         item
         for item in _samples(platform)
-        if item.get(id_field) and (kind is None or item.get("type") == kind)
+        if item.get(_ID_FIELD[platform]) and (kind is None or item.get("type") == kind)
     ]
 
 
@@ -155,8 +158,9 @@ def _stamp_youtube(item: dict[str, Any], post: Post) -> dict[str, Any]:
     video_id = post.alnum(11, item["type"])
     channel = f"https://www.youtube.com/@{post.key}"
     tab = "shorts" if item["type"] == "shorts" else "videos"
-    watch = f"https://www.youtube.com/shorts/{video_id}" if tab == "shorts" else f"https://www.youtube.com/watch?v={video_id}"
-    item.update(id=video_id, url=watch, thumbnailUrl=f"https://i.ytimg.com/vi/{video_id}/maxresdefault.jpg")
+    watch = f"shorts/{video_id}" if tab == "shorts" else f"watch?v={video_id}"
+    item.update(id=video_id, url=f"https://www.youtube.com/{watch}")
+    item.update(thumbnailUrl=f"https://i.ytimg.com/vi/{video_id}/maxresdefault.jpg")
     item.update(date=_iso(post.when), input=channel, fromYTUrl=f"{channel}/{tab}")
     item.update(channelName=_title(post.key), channelUrl=channel, channelUsername=post.key)
     item.update(channelId="UC" + _alnum(22, "yt", post.key))
@@ -185,7 +189,9 @@ def _facebook_permalink(template_url: str, key: str, post_id: str) -> str:
 
 # --- accounts ---------------------------------------------------------------------------
 
-_ECHO_FIELD = {"instagram": "inputUrl", "tiktok": "input", "google_reviews": "placeId", "youtube": "input", "facebook": "inputUrl"}
+_ECHO_FIELD = {
+    "instagram": "inputUrl", "tiktok": "input", "google_reviews": "placeId", "youtube": "input", "facebook": "inputUrl",
+}
 
 
 def error_row(platform: str, echo: str) -> dict[str, Any]:
@@ -254,42 +260,41 @@ def _path_handle(entry: str) -> str:
 
 
 def _per_account(
-    world: World, run_input: dict[str, Any], platform: str, field: str, limit_field: str, id_field: str, stamp: Stamp
+    world: World, run_input: dict[str, Any], platform: str, field: str, limit: int | None, stamp: Stamp
 ) -> Iterator[list[Any]]:
-    """One list of items per listed account, for the actors whose limit is per account."""
-    limit = _limit(run_input, limit_field)
-    pool = templates(platform, id_field)
+    """One list of items per account listed in `field`, each at most `limit` long."""
+    pool = templates(platform)
     for echo in _entries(run_input, field):
         handle = _path_handle(echo)
-        yield account(world, platform, handle, echo, limit, partial(generate, world, platform, handle, echo, stamp, pool, limit))
+        build = partial(generate, world, platform, handle, echo, stamp, pool, limit)
+        yield account(world, platform, handle, echo, limit, build)
 
 
 def _instagram(world: World, run_input: dict[str, Any]) -> list[Any]:
-    return _flatten(_per_account(world, run_input, "instagram", "directUrls", "resultsLimit", "id", _stamp_instagram))
+    limit = _limit(run_input, "resultsLimit")
+    return _flatten(_per_account(world, run_input, "instagram", "directUrls", limit, _stamp_instagram))
 
 
 def _tiktok(world: World, run_input: dict[str, Any]) -> list[Any]:
-    return _flatten(_per_account(world, run_input, "tiktok", "profiles", "resultsPerPage", "id", _stamp_tiktok))
+    limit = _limit(run_input, "resultsPerPage")
+    return _flatten(_per_account(world, run_input, "tiktok", "profiles", limit, _stamp_tiktok))
 
 
 def _google_reviews(world: World, run_input: dict[str, Any]) -> list[Any]:
-    accounts = _per_account(world, run_input, "google_reviews", "placeIds", "maxReviews", "reviewId", _stamp_google_reviews)
-    return _flatten(accounts)
+    limit = _limit(run_input, "maxReviews")
+    return _flatten(_per_account(world, run_input, "google_reviews", "placeIds", limit, _stamp_google_reviews))
 
 
 def _facebook(world: World, run_input: dict[str, Any]) -> list[Any]:
-    return _flatten(_per_account(world, run_input, "facebook", "startUrls", "resultsLimit", "postId", _stamp_facebook))
+    limit = _limit(run_input, "resultsLimit")
+    return _flatten(_per_account(world, run_input, "facebook", "startUrls", limit, _stamp_facebook))
 
 
 def _twitter(world: World, run_input: dict[str, Any]) -> list[Any]:
     """`maxItems` caps the whole run; handles are scraped side by side, so tweets interleave."""
-    pool = templates("twitter", "id")
-    per_handle = []
-    for echo in _entries(run_input, "twitterHandles"):
-        handle = _path_handle(echo)
-        per_handle.append(account(world, "twitter", handle, echo, None, partial(generate, world, "twitter", handle, echo, _stamp_twitter, pool, None)))
-    merged = [item for row in zip_longest(*per_handle) for item in row if item is not None]
     cap = _limit(run_input, "maxItems")
+    per_handle = _per_account(world, run_input, "twitter", "twitterHandles", None, _stamp_twitter)
+    merged = [item for row in zip_longest(*per_handle) for item in row if item is not None]
     return merged if cap is None else merged[:cap]
 
 
@@ -306,8 +311,8 @@ def _youtube(world: World, run_input: dict[str, Any]) -> list[Any]:
 
 def _channel(world: World, handle: str, echo: str, videos: int | None, shorts: int | None) -> list[Any]:
     return [
-        *generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", "id", "video"), videos),
-        *generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", "id", "shorts"), shorts),
+        *generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", "video"), videos),
+        *generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", "shorts"), shorts),
     ]
 
 

@@ -34,7 +34,8 @@ class Recording(Generic[T]):
         """Block until at least `count` entries exist; raise TimeoutError naming what arrived."""
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._entries) >= count, timeout):
-                raise TimeoutError(f"expected {count} entries within {timeout} s, got {len(self._entries)}: {self._entries!r}")
+                got = len(self._entries)
+                raise TimeoutError(f"expected {count} entries within {timeout} s, got {got}: {self._entries!r}")
             return list(self._entries)
 
     async def wait_for_async(self, count: int, timeout: float = 5.0) -> list[T]:

@@ -151,7 +151,9 @@ class Run:
         data["options"] = self._options()
         data["pricingInfo"]["pricePerUnitUsd"] = price
         compute_units = self.options.memory_mbytes / 1024 * seconds / 3600
-        data["stats"].update(inputBodyLen=self.input_bytes, durationMillis=int(seconds * 1000), runTimeSecs=seconds, computeUnits=compute_units)
+        data["stats"].update(
+            inputBodyLen=self.input_bytes, durationMillis=int(seconds * 1000), runTimeSecs=seconds, computeUnits=compute_units
+        )
         data["usage"].update(ACTOR_COMPUTE_UNITS=compute_units, DATASET_WRITES=self.item_count)
         return data
 

@@ -28,7 +28,9 @@ DEFAULT_PAYLOAD_TEMPLATE = (
     '{"userId": {{userId}}, "createdAt": {{createdAt}}, "eventType": {{eventType}}, '
     '"eventData": {{eventData}}, "resource": {{resource}}}'
 )
-_FIXED_HEADERS = {"host", "content-type", "content-length", "x-apify-webhook", "x-apify-webhook-dispatch-id", "x-apify-request-origin"}
+_FIXED_HEADERS = {
+    "host", "content-type", "content-length", "x-apify-webhook", "x-apify-webhook-dispatch-id", "x-apify-request-origin",
+}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # A JSON string literal (skipped or interpolated) or a {{variable}} outside strings.
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\{\{\s*([\w.]+)\s*\}\}')
@@ -236,4 +238,6 @@ class _Attempt:
     payload: Any
 
     def record(self, number: int, status: int | None, error: str | None) -> Delivery:
-        return Delivery(self.dispatch_id, self.run_id, self.event_type, self.url, number, status, error, dict(self.headers), self.payload)
+        return Delivery(
+            self.dispatch_id, self.run_id, self.event_type, self.url, number, status, error, dict(self.headers), self.payload
+        )
