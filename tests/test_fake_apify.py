@@ -377,3 +377,25 @@ async def test_undecodable_webhooks_parameter_is_400(fake_apify: FakeApify) -> N
     bad = base64.b64encode(b'{"not": "a list"}').decode()
     response = raw(fake_apify, "POST", "/v2/actors/apify~instagram-scraper/runs", params={"webhooks": bad}, json={})
     assert (response.status_code, response.json()["error"]["type"]) == (400, "invalid-value")
+
+
+async def test_created_event_fires_when_the_run_starts(fake_apify: FakeApify, webhook_receiver: WebhookReceiver) -> None:
+    fake_apify.plan_runs(duration=0.3)
+    client = fake_apify.client()
+    webhooks = [{"event_types": ["ACTOR.RUN.CREATED"], "request_url": webhook_receiver.url}]
+    await client.actor(INSTAGRAM).start(run_input=example_input("instagram", HANDLES, 1), webhooks=webhooks)
+    [received] = await webhook_receiver.calls.wait_for_async(1)
+    assert received.json()["resource"]["status"] == "READY"
+
+
+# --- between tests ------------------------------------------------------------------------
+
+
+async def test_reset_forgets_runs_plans_and_world_changes(fake_apify: FakeApify) -> None:
+    fake_apify.world.remove("instagram", "panaderia.sol")
+    fake_apify.plan_runs(status="FAILED")
+    await call(fake_apify)
+    fake_apify.plan_runs(status="FAILED")
+    fake_apify.reset()
+    run = await call(fake_apify)
+    assert (run.status, fake_apify.run_count(), len(await items_of(fake_apify, run))) == ("SUCCEEDED", 1, 6)

@@ -24,7 +24,7 @@ from apify_client import ApifyClientAsync
 
 from .actors import actor_for, example_input
 from .runs import Engine, RequestFault, RequestRecord, RunPlan, RunRecord
-from .server import create_app
+from .server import REQUEST_KINDS, create_app
 from .settings import Settings
 from .threaded import ThreadedServer
 from .webhooks import Delivery
@@ -82,8 +82,10 @@ class FakeApify:
         """Answer the next `count` requests with `status` (429 `rate-limit-exceeded`, or a 5xx).
 
         `kind` limits it to one kind of request: `start`, `get` (run), `items`, `abort`,
-        `actor`, `log`; None means any request.
+        `actor`, `log`, `other`; None means any request.
         """
+        if kind not in (None, *REQUEST_KINDS):
+            raise ValueError(f"kind must be None or one of {REQUEST_KINDS}")
         self._engine.add_fault(RequestFault(status, kind, count))
 
     def plan_runs(

@@ -198,6 +198,12 @@ class Engine:
         self._plans: list[RunPlan] = []
         self._faults: list[RequestFault] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def open(self) -> None:
+        """Server startup: remember the loop (so `reset` can reach it) and open the dispatcher."""
+        self._loop = asyncio.get_running_loop()
+        await self.dispatcher.open()
 
     # --- test thread ---------------------------------------------------------------------
 
@@ -214,7 +220,12 @@ class Engine:
             return [run.record() for run in self._runs.values()]
 
     def reset(self) -> None:
-        """Forget runs, datasets, plans, faults and logs (runs in flight finish unseen)."""
+        """Forget runs, datasets, plans, faults and logs; stop runs and deliveries in flight.
+
+        Called from the test thread, never from the server loop (it waits on that loop).
+        """
+        if self._loop is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._cancel_in_flight(), self._loop).result(timeout=5)
         with self._lock:
             self._runs.clear()
             self._datasets.clear()
@@ -309,9 +320,14 @@ class Engine:
             variables = event_variables(self.settings.user_id, event_type, self.resource(run))
             self.dispatcher.dispatch(list(run.options.webhooks), event_type, variables, run.plan.webhooks)
 
-    async def aclose(self) -> None:
-        """Stop runs in flight and the webhook dispatcher (server shutdown)."""
-        for task in list(self._tasks):
+    async def _cancel_in_flight(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.dispatcher.cancel_in_flight()
+
+    async def aclose(self) -> None:
+        """Server shutdown: stop runs and deliveries in flight, close the dispatcher."""
+        await self._cancel_in_flight()
         await self.dispatcher.aclose()

@@ -27,6 +27,7 @@ from .world import World
 NO_LIMIT = 999999999999
 _FAULT_TYPES = {429: ("rate-limit-exceeded", "You have exceeded the rate limit of 60 requests per second")}
 _ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+REQUEST_KINDS = ("start", "get", "abort", "actor", "log", "items", "other")
 
 Handler = Callable[[Request, Engine], Awaitable[Response]]
 
@@ -47,7 +48,7 @@ def create_app(engine: Engine, world: World, token: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await engine.dispatcher.open()
+        await engine.open()
         yield
         await engine.aclose()
 

@@ -172,10 +172,14 @@ class Dispatcher:
     async def open(self) -> None:
         self._client = httpx.AsyncClient(timeout=5.0, trust_env=False)
 
-    async def aclose(self) -> None:
-        for task in self._tasks:
+    async def cancel_in_flight(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.cancel_in_flight()
         if self._client is not None:
             await self._client.aclose()
 
