@@ -447,28 +447,29 @@ class ActorSpec(ABC):
             buckets[handle].error = buckets[handle].error or error
         if error is not None or handle is None:
             return False
-        item = self._normalize_row(raw)
-        if item is None:
+        read = self._read_row(raw, handle)
+        if read is None:
             return False
-        buckets[handle].add(item, self.profile(raw, handle))
+        buckets[handle].add(*read)
         return True
 
     def _attribute(self, raw: dict[str, Any], lookup: dict[str, str]) -> str | None:
         for candidate in self.handle_candidates(raw):
-            handle = lookup.get(self.canonical(candidate) or "")
-            if handle is not None:
-                return handle
+            key = self.canonical(candidate)
+            if key is not None and key in lookup:
+                return lookup[key]
         return None
 
-    def _normalize_row(self, raw: dict[str, Any]) -> Item | None:
-        """`normalize`, with a shape we did not foresee costing one row, not the run."""
+    def _read_row(self, raw: dict[str, Any], handle: str) -> tuple[Item, Profile] | None:
+        """The row's item and profile values; a shape we did not foresee costs the row, not the run."""
         try:
-            return self.normalize(raw)
+            item = self.normalize(raw)
+            return None if item is None else (item, self.profile(raw, handle))
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError):
             log.warning("%s: skipped a row the parser could not read", self.platform, exc_info=True)
             return None
 
     def _default_profile(self, handle: str) -> Profile:
         profile: Profile = dict.fromkeys(PROFILE_KEYS)
-        profile.update(handle=handle, url=self.profile_url(handle))
+        profile.update(handle=handle, url=safe_url(self.profile_url(handle)))
         return profile
