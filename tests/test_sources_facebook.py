@@ -30,7 +30,10 @@ def post(out: ParsedOutput, handle: str, post_id: str) -> dict[str, Any]:
 
 def test_one_run_asks_for_every_page() -> None:
     assert SPEC.build_input(HANDLES, 10) == {
-        "startUrls": [{"url": "https://www.facebook.com/lunacafe.berlin"}, {"url": "https://www.facebook.com/panaderia.sol"}],
+        "startUrls": [
+            {"url": "https://www.facebook.com/lunacafe.berlin"},
+            {"url": "https://www.facebook.com/panaderia.sol"},
+        ],
         "resultsLimit": 10,
         "captionText": False,
     }
@@ -102,7 +105,11 @@ def test_unix_timestamp_is_used_when_time_is_missing() -> None:
 
 def test_profile_reads_page_name_and_picture() -> None:
     profile = parse().handles["lunacafe.berlin"].profile
-    assert (profile["name"], profile["url"], profile["avatar_url"].startswith("https://scontent-fra5-1.xx.fbcdn.net/")) == (
+    assert (
+        profile["name"],
+        profile["url"],
+        profile["avatar_url"].startswith("https://scontent-fra5-1.xx.fbcdn.net/"),
+    ) == (
         "Luna Café Berlin",
         "https://www.facebook.com/lunacafe.berlin",
         True,

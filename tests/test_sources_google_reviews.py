@@ -91,7 +91,10 @@ def test_rating_only_review_has_null_text_and_no_reply() -> None:
 
 def test_review_photos_become_media_and_image() -> None:
     item = review(parse(), LUNA, "3EAE")
-    assert (len(item["media"]), item["image"]) == (2, "https://lh3.googleusercontent.com/geougc-cs/AMBA38FAKEimage0003a")
+    assert (len(item["media"]), item["image"]) == (
+        2,
+        "https://lh3.googleusercontent.com/geougc-cs/AMBA38FAKEimage0003a",
+    )
 
 
 def test_script_in_review_and_reviewer_name_stays_plain_text() -> None:

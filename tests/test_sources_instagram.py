@@ -93,7 +93,7 @@ def test_image_post_reads_caption_counts_time_and_author() -> None:
     assert {key: post[key] for key in ("type", "url", "text", "published_at", "likes", "comments", "author")} == {
         "type": "image",
         "url": "https://www.instagram.com/p/DaSolI05/",
-        "text": "Nuevo \"pan de masa madre\" & croissants de mantequilla 🥖🥐 — ¡pruébalos! Tom & Jerry's favorito <3",
+        "text": 'Nuevo "pan de masa madre" & croissants de mantequilla 🥖🥐 — ¡pruébalos! Tom & Jerry\'s favorito <3',
         "published_at": "2026-09-13T18:20:00Z",
         "likes": 540,
         "comments": 22,

@@ -111,7 +111,9 @@ def test_unix_time_is_used_when_iso_time_is_missing() -> None:
 
 
 def test_script_in_caption_stays_plain_text() -> None:
-    assert item(parse(), "lunacafe.berlin", "7450000000000000002")["text"] == "Latte-Art Fail 😂 <script>alert(1)</script>"
+    assert (
+        item(parse(), "lunacafe.berlin", "7450000000000000002")["text"] == "Latte-Art Fail 😂 <script>alert(1)</script>"
+    )
 
 
 def test_javascript_urls_are_dropped() -> None:

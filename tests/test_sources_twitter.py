@@ -38,7 +38,10 @@ def test_cost_cap_is_limit_per_handle() -> None:
 
 def test_tweets_are_attributed_by_author_case_insensitively() -> None:
     out = parse()
-    assert ([len(out.handles[h].items) for h in HANDLES], out.handles["lunacafeberlin"].items[0]["author"]["handle"]) == (
+    assert (
+        [len(out.handles[h].items) for h in HANDLES],
+        out.handles["lunacafeberlin"].items[0]["author"]["handle"],
+    ) == (
         [3, 3],
         "LunaCafeBerlin",
     )
@@ -82,7 +85,11 @@ def test_counts_map_to_likes_replies_views_and_retweets() -> None:
 
 def test_profile_reads_author_and_followers() -> None:
     profile = parse().handles["panaderiasol"].profile
-    assert (profile["name"], profile["followers"], profile["url"]) == ("Panadería Sol 🥖", 8900, "https://x.com/PanaderiaSol")
+    assert (profile["name"], profile["followers"], profile["url"]) == (
+        "Panadería Sol 🥖",
+        8900,
+        "https://x.com/PanaderiaSol",
+    )
 
 
 def test_script_in_tweet_stays_plain_text() -> None:

@@ -21,7 +21,6 @@ from flowkick.sources.actor_output import (
     as_text,
     first_time,
     first_url,
-    get,
     media_entry,
     new_item,
     path_handle,

@@ -60,9 +60,7 @@ class GoogleReviewsActor(ActorSpec):
             text=raw.get("text"),
             media=[media_entry("image", url) for url in as_list(raw.get("reviewImageUrls"))],
             published_at=raw.get("publishedAtDate"),
-            author=account(
-                name=raw.get("name"), avatar_url=raw.get("reviewerPhotoUrl"), url=raw.get("reviewerUrl")
-            ),
+            author=account(name=raw.get("name"), avatar_url=raw.get("reviewerPhotoUrl"), url=raw.get("reviewerUrl")),
             likes=raw.get("likesCount"),
             rating=first(as_rating(raw.get("stars")), as_rating(raw.get("rating"))),
             reply=_owner_reply(raw),

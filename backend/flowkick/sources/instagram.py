@@ -87,7 +87,9 @@ def _kind(raw: dict[str, Any]) -> str:
 def _media(raw: dict[str, Any], kind: str) -> list[dict[str, Any] | None]:
     if kind == "carousel":
         children = [_child(as_dict(child)) for child in as_list(raw.get("childPosts"))]
-        return [child for child in children if child] or [media_entry("image", url) for url in as_list(raw.get("images"))]
+        return [child for child in children if child] or [
+            media_entry("image", url) for url in as_list(raw.get("images"))
+        ]
     return [_child(raw)]
 
 

@@ -68,9 +68,7 @@ class YouTubeActor(ActorSpec):
             text=raw.get("text"),
             image=raw.get("thumbnailUrl"),
             published_at=raw.get("date"),
-            author=account(
-                name=raw.get("channelName"), handle=raw.get("channelUsername"), url=raw.get("channelUrl")
-            ),
+            author=account(name=raw.get("channelName"), handle=raw.get("channelUsername"), url=raw.get("channelUrl")),
             likes=raw.get("likes"),
             comments=raw.get("commentsCount"),
             views=raw.get("viewCount"),
