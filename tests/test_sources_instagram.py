@@ -43,8 +43,9 @@ def test_cost_cap_is_limit_per_handle() -> None:
 
 
 def test_collab_post_is_attributed_to_input_url_not_owner() -> None:
-    out = parse()
-    assert item(out, "lunacafe.berlin", "3931000000000000004")["author"]["handle"] == "kreuzberg.brunchclub"
+    out = parse(handles=["lunacafe.berlin", "kreuzberg.brunchclub"])
+    collab = item(out, "lunacafe.berlin", "3931000000000000004")
+    assert (collab["author"]["handle"], out.handles["kreuzberg.brunchclub"].items) == ("kreuzberg.brunchclub", [])
 
 
 def test_row_without_input_url_falls_back_to_owner() -> None:
