@@ -21,10 +21,13 @@ final class Flowkick_Settings {
 
 	/**
 	 * Hooks the page, the settings and the "Settings" link on the Plugins screen.
+	 * The options are registered on every request, not only in wp-admin, so their
+	 * sanitizers run whoever calls update_option().
 	 */
 	public static function register() {
+		add_action( 'init', array( __CLASS__, 'register_settings' ) );
 		add_action( 'admin_menu', array( __CLASS__, 'add_page' ) );
-		add_action( 'admin_init', array( __CLASS__, 'register_settings' ) );
+		add_action( 'admin_init', array( __CLASS__, 'add_fields' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( FLOWKICK_FILE ), array( __CLASS__, 'action_links' ) );
 	}
 
@@ -36,35 +39,40 @@ final class Flowkick_Settings {
 	}
 
 	/**
-	 * Registers each option with its sanitizer, and one field per option.
+	 * Registers each option with its sanitizer.
 	 */
 	public static function register_settings() {
-		self::add_setting( 'flowkick_server_url', 'string', 'sanitize_server_url', __( 'Server URL', 'flowkick' ), 'field_server_url' );
-		self::add_setting( 'flowkick_default_key', 'string', 'sanitize_key', __( 'Default secret key', 'flowkick' ), 'field_default_key' );
-		self::add_setting( 'flowkick_cache_minutes', 'integer', 'sanitize_cache_minutes', __( 'Cache minutes', 'flowkick' ), 'field_cache_minutes' );
-		add_settings_section( 'flowkick_server', __( 'Flowkick server', 'flowkick' ), array( __CLASS__, 'section_intro' ), self::PAGE );
+		$sanitizers = array(
+			'flowkick_server_url'    => array( 'string', 'sanitize_server_url' ),
+			'flowkick_default_key'   => array( 'string', 'sanitize_key' ),
+			'flowkick_cache_minutes' => array( 'integer', 'sanitize_cache_minutes' ),
+		);
+		foreach ( $sanitizers as $option => $setting ) {
+			register_setting(
+				self::GROUP,
+				$option,
+				array(
+					'type'              => $setting[0],
+					'sanitize_callback' => array( 'Flowkick_Options', $setting[1] ),
+					'show_in_rest'      => false,
+				)
+			);
+		}
 	}
 
 	/**
-	 * Registers one option and its field.
-	 *
-	 * @param string $option    Option name.
-	 * @param string $type      Option type.
-	 * @param string $sanitizer Flowkick_Options method that cleans it.
-	 * @param string $label     Field label.
-	 * @param string $field     Method of this class that prints the field.
+	 * Adds the page's section and one field per option.
 	 */
-	private static function add_setting( $option, $type, $sanitizer, $label, $field ) {
-		register_setting(
-			self::GROUP,
-			$option,
-			array(
-				'type'              => $type,
-				'sanitize_callback' => array( 'Flowkick_Options', $sanitizer ),
-				'show_in_rest'      => false,
-			)
+	public static function add_fields() {
+		add_settings_section( 'flowkick_server', __( 'Flowkick server', 'flowkick' ), array( __CLASS__, 'section_intro' ), self::PAGE );
+		$fields = array(
+			'flowkick_server_url'    => array( __( 'Server URL', 'flowkick' ), 'field_server_url' ),
+			'flowkick_default_key'   => array( __( 'Default secret key', 'flowkick' ), 'field_default_key' ),
+			'flowkick_cache_minutes' => array( __( 'Cache minutes', 'flowkick' ), 'field_cache_minutes' ),
 		);
-		add_settings_field( $option, $label, array( __CLASS__, $field ), self::PAGE, 'flowkick_server', array( 'label_for' => $option ) );
+		foreach ( $fields as $option => $field ) {
+			add_settings_field( $option, $field[0], array( __CLASS__, $field[1] ), self::PAGE, 'flowkick_server', array( 'label_for' => $option ) );
+		}
 	}
 
 	/**

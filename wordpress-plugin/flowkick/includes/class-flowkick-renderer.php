@@ -39,10 +39,24 @@ final class Flowkick_Renderer {
 		if ( '' === $server || '' === $atts['platform'] || '' === $atts['key'] ) {
 			return self::notice( 'not_configured' );
 		}
-		wp_enqueue_style( 'flowkick-embed' );
 		$feed = Flowkick_Fetcher::get( $server, $atts['platform'], self::query( $atts ) );
-		$html = '' !== $feed['html'] ? Flowkick_Fragment::sanitize( $feed['html'] ) : self::widget( $server, $atts, $feed['error'] );
-		return self::notice( $feed['error'] ) . $html;
+		return self::notice( $feed['error'] ) . self::feed( $feed, $server, $atts );
+	}
+
+	/**
+	 * The fetched fragment with the server's stylesheet, else the widget fallback.
+	 *
+	 * @param array                 $feed   Flowkick_Fetcher::get() result.
+	 * @param string                $server Server base URL.
+	 * @param array<string, string> $atts   Clean attributes.
+	 * @return string
+	 */
+	private static function feed( array $feed, $server, array $atts ) {
+		if ( '' === $feed['html'] ) {
+			return self::widget( $server, $atts, $feed['error'] );
+		}
+		wp_enqueue_style( 'flowkick-embed' );
+		return Flowkick_Fragment::sanitize( $feed['html'] );
 	}
 
 	/**

@@ -22,9 +22,7 @@ final class Flowkick {
 		add_action( 'init', array( __CLASS__, 'register_block' ) );
 		add_action( 'enqueue_block_editor_assets', array( __CLASS__, 'enqueue_editor_styles' ) );
 		add_shortcode( 'flowkick', array( __CLASS__, 'shortcode' ) );
-		if ( is_admin() ) {
-			Flowkick_Settings::register();
-		}
+		Flowkick_Settings::register();
 	}
 
 	/**
