@@ -1,0 +1,210 @@
+"""Debian's Chromium driven by Playwright, for the example pages and the widget.
+
+    chromium()        launches /usr/bin/chromium headless (Playwright's own download does
+                      not work here), loopback only
+    Tab               a page plus everything its console and error events said
+    open_tab()        a new page that records layout shifts from its first paint
+    run_axe()         injects axe-core (from npm) and returns serious/critical violations
+    npm_tools()       esbuild, react, react-dom and axe-core installed from npm once
+    build_react()     bundles examples/react/app.jsx with esbuild
+    live_app()        the real app under uvicorn on 127.0.0.1, in a thread
+    demo_app()        the app in demo mode on its own SQLite file, optionally other sources
+    StaticSource      a source answering given items (hostile captions, a gated first fetch)
+
+The npm folder is `.state/npm` at the repo root (ignored by git), or FLOWKICK_NPM_DIR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from flowkick.app import create_app
+from flowkick.platforms import PLATFORMS
+from flowkick.settings import Settings
+from flowkick.sources import FetchResult, HandleResult, Source
+
+REPO = Path(__file__).resolve().parents[2]
+NPM_DIR = Path(os.environ.get("FLOWKICK_NPM_DIR") or REPO / ".state" / "npm")
+REACT_BUILD = REPO / "examples" / "react" / "build.sh"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+VIEWPORT = {"width": 1100, "height": 800}
+
+# Sums layout-shift entries that were not caused by input, from the very first one.
+CLS_OBSERVER = """
+window.__flowkickCls = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (!entry.hadRecentInput) window.__flowkickCls += entry.value;
+  }
+}).observe({ type: "layout-shift", buffered: true });
+"""
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Tab:
+    """A page and what it said: console messages (type, text) and uncaught errors."""
+
+    page: Page
+    console: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def cls(self) -> float:
+        """Cumulative layout shift so far, as PerformanceObserver saw it."""
+        return float(self.page.evaluate("window.__flowkickCls"))
+
+    def items(self, selector: str = "[data-item]") -> list[str]:
+        """The data-item ids on the page, shadow roots included."""
+        return self.page.locator(selector).evaluate_all("els => els.map(e => e.getAttribute('data-item'))")
+
+    def wait_for_items(self, count: int, within: str = "", timeout: float = 15_000) -> None:
+        """Waits until `count` items are mounted (inside `within`, a CSS selector, if given)."""
+        self.page.locator(f"{within} [data-item]".strip()).nth(count - 1).wait_for(state="attached", timeout=timeout)
+
+
+@contextmanager
+def open_tab(browser: Browser, color_scheme: str = "light", block: tuple[str, ...] = ()) -> Iterator[Tab]:
+    """A fresh page in its own context; `block` lists URL globs that fail as if offline."""
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=color_scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    tab = Tab(page)
+    page.add_init_script(CLS_OBSERVER)
+    page.on("console", lambda message: _note(tab, message))
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    for pattern in block:
+        page.route(pattern, lambda route: route.abort("connectionrefused"))
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def _note(tab: Tab, message: ConsoleMessage) -> None:
+    tab.console.append((message.type, message.text))
+
+
+def shadow_text(page: Page, selector: str) -> list[str]:
+    """textContent of every match, shadow roots included."""
+    return page.locator(selector).evaluate_all("els => els.map(e => e.textContent)")
+
+
+def computed(page: Page, selector: str, prop: str) -> str:
+    """One computed style property of the first match (shadow roots included)."""
+    return str(page.locator(selector).first.evaluate(f"e => getComputedStyle(e).getPropertyValue('{prop}')"))
+
+
+def npm_tools() -> Path:
+    """node_modules with esbuild, react, react-dom and axe-core, installed once from npm."""
+    modules = NPM_DIR / "node_modules"
+    wanted = ("esbuild", "react", "react-dom", "axe-core")
+    if not all((modules / name / "package.json").is_file() for name in wanted):
+        NPM_DIR.mkdir(parents=True, exist_ok=True)
+        if not (NPM_DIR / "package.json").exists():
+            (NPM_DIR / "package.json").write_text('{"private": true}\n')
+        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", *wanted],
+                       check=True, capture_output=True, timeout=600)
+    return modules
+
+
+def build_react() -> Path:
+    """examples/react/dist/app.js, bundled from app.jsx by esbuild."""
+    npm_tools()
+    subprocess.run(["sh", str(REACT_BUILD)], check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "FLOWKICK_NPM_DIR": str(NPM_DIR)})
+    return REPO / "examples" / "react" / "dist" / "app.js"
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page (open shadow roots included)."""
+    page.add_script_tag(path=str(npm_tools() / "axe-core" / "axe.min.js"))
+    result = page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def live_app(app: Any) -> Iterator[str]:
+    """The app under uvicorn on 127.0.0.1 in a thread, lifespan included; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+def demo_app(database: Path, sources: Mapping[str, Source] | None = None) -> Any:
+    """The real app in demo mode (pk_demo on every platform) on its own SQLite file."""
+    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{database}", tick_seconds=0.2,
+                                 max_concurrent_runs=len(PLATFORMS))
+    app = create_app(settings, sources=sources)
+    from flowkick.routes import embed  # TEMPORARY until app.py lists the embed routes
+    if not any(getattr(r, "path", "") == "/widget.js" for r in app.router.routes):
+        app.router.routes[0:0] = embed.routes
+    return app
+
+
+class StaticSource:
+    """A source that answers given items for every handle, once `gate` is open."""
+
+    name = "static"
+
+    def __init__(self, items: Mapping[str, list[dict[str, Any]]], gate: threading.Event | None = None) -> None:
+        self.items = items
+        self.gate = gate
+
+    async def fetch(self, platform: str, handles: list[str], limit: int) -> FetchResult:
+        while self.gate is not None and not self.gate.is_set():
+            await asyncio.sleep(0.05)
+        profile = {"name": "Test Café", "handle": handles[0], "url": "https://example.com/test-cafe",
+                   "avatar_url": None, "followers": 10, "rating": 4.5, "review_count": 2}
+        return FetchResult(handles={h: HandleResult(items=list(self.items.get(platform, []))[:limit], profile=profile)
+                                    for h in handles})
+
+
+def warm(base_url: str, platforms: tuple[str, ...] = PLATFORMS, timeout: float = 30) -> None:
+    """Asks for each demo feed until the refresher has filled it (no more 202)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base_url) as client:
+        for platform in platforms:
+            while client.get(f"/api/v1/social/{platform}", params={"api_key": "pk_demo"}).status_code == 202:
+                assert time.monotonic() < deadline, f"{platform} stayed pending"
+                time.sleep(0.1)
