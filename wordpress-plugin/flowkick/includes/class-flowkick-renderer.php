@@ -80,16 +80,24 @@ final class Flowkick_Renderer {
 	}
 
 	/**
-	 * The fragment's query parameters: the key as api_key, empty attributes left out
-	 * so the server's defaults apply.
+	 * The fragment's query parameters: the key as api_key, and the display options.
 	 *
 	 * @param array<string, string> $atts Clean attributes.
 	 * @return array<string, string>
 	 */
 	private static function query( array $atts ) {
-		$query            = array_diff_key( $atts, array_flip( array( 'platform', 'key' ) ) );
-		$query['api_key'] = $atts['key'];
-		return array_filter( $query, 'strlen' );
+		return array( 'api_key' => $atts['key'] ) + self::display_options( $atts );
+	}
+
+	/**
+	 * Layout, theme, limit, handle and lang, the empty ones left out so the server's
+	 * defaults apply.
+	 *
+	 * @param array<string, string> $atts Clean attributes.
+	 * @return array<string, string>
+	 */
+	private static function display_options( array $atts ) {
+		return array_filter( array_diff_key( $atts, array_flip( array( 'platform', 'key' ) ) ), 'strlen' );
 	}
 
 	/**
@@ -107,13 +115,11 @@ final class Flowkick_Renderer {
 		if ( ! $temporary || 0 !== strpos( $atts['key'], 'pk_' ) ) {
 			return '';
 		}
-		$src = add_query_arg(
-			array(
-				'key'      => rawurlencode( $atts['key'] ),
-				'platform' => rawurlencode( $atts['platform'] ),
-			),
-			$server . '/widget.js'
-		);
+		$query = array(
+			'key'      => $atts['key'],
+			'platform' => $atts['platform'],
+		) + self::display_options( $atts );
+		$src   = add_query_arg( rawurlencode_deep( $query ), $server . '/widget.js' );
 		return wp_get_script_tag(
 			array(
 				'src'   => esc_url( $src ),
@@ -142,23 +148,37 @@ final class Flowkick_Renderer {
 	}
 
 	/**
-	 * What an editor should know about an error code.
+	 * What an editor should know about an error code. The server's codes are grouped:
+	 * every bad_* is a refused attribute, and several codes mean the same fix.
 	 *
 	 * @param string $error Error code.
 	 * @return string
 	 */
 	private static function message( $error ) {
-		$messages = array(
-			'not_configured' => __( 'Flowkick: set the server URL and a default key in Settings → Flowkick, and give the shortcode or block a platform.', 'flowkick' ),
-			'unknown_key'    => __( 'Flowkick: the server does not know this key. Check the key in the shortcode or block, or the default key in Settings → Flowkick.', 'flowkick' ),
-			'forbidden'      => __( 'Flowkick: the server refused this key (the client may be inactive).', 'flowkick' ),
-			'not_found'      => __( 'Flowkick: the server has no such platform or account for this key. Check the platform and handle.', 'flowkick' ),
-			'bad_parameter'  => __( 'Flowkick: the server refused one of the attributes (layout, theme, limit, handle or lang).', 'flowkick' ),
-			'unreachable'    => __( 'Flowkick: the server could not be reached. Visitors see the last copy fetched, if there is one.', 'flowkick' ),
-			'pending'        => __( 'Flowkick: the server is fetching this feed for the first time; it appears within a minute.', 'flowkick' ),
+		$groups = array(
+			'missing_key'        => 'unknown_key',
+			'client_inactive'    => 'forbidden',
+			'origin_not_allowed' => 'forbidden',
+			'not_found'          => 'source_not_found',
 		);
-		if ( isset( $messages[ $error ] ) ) {
-			return $messages[ $error ];
+		$group  = 0 === strpos( $error, 'bad_' ) ? 'bad_parameter' : ( isset( $groups[ $error ] ) ? $groups[ $error ] : $error );
+		switch ( $group ) {
+			case 'not_configured':
+				return __( 'Flowkick: set the server URL and a default key in Settings → Flowkick, and give the shortcode or block a platform.', 'flowkick' );
+			case 'unknown_key':
+				return __( 'Flowkick: the server does not know this key. Check the key in the shortcode or block, or the default key in Settings → Flowkick.', 'flowkick' );
+			case 'forbidden':
+				return __( 'Flowkick: the server refused this key (the client may be inactive).', 'flowkick' );
+			case 'unknown_platform':
+				return __( 'Flowkick: unknown platform. Use instagram, tiktok, google_reviews, twitter, youtube or facebook.', 'flowkick' );
+			case 'source_not_found':
+				return __( 'Flowkick: this key tracks no such account. Check the platform and the handle.', 'flowkick' );
+			case 'bad_parameter':
+				return __( 'Flowkick: the server refused one of the attributes (layout, theme, limit, handle or lang).', 'flowkick' );
+			case 'unreachable':
+				return __( 'Flowkick: the server could not be reached. Visitors see the last copy fetched, if there is one.', 'flowkick' );
+			case 'pending':
+				return __( 'Flowkick: the server is fetching this feed for the first time; it appears within a minute.', 'flowkick' );
 		}
 		/* translators: %s: error code from the Flowkick server. */
 		return sprintf( __( 'Flowkick: the server answered with an error (%s). Visitors see the last copy fetched, if there is one.', 'flowkick' ), $error );
