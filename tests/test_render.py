@@ -10,7 +10,7 @@ import pytest
 
 from flowkick import i18n
 from flowkick.errors import BadParameter, Unauthorized
-from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall
+from flowkick.render import EmbedOptions, on_accent, render_error, render_fragment, render_wall
 
 NOW = datetime(2026, 9, 14, 8, 0, tzinfo=timezone.utc)
 HOSTILE = ('<script>alert(1)</script> <img src=x onerror="alert(2)"> </script> '
@@ -247,7 +247,13 @@ def test_options_become_css_custom_properties_on_the_root() -> None:
     page = render([post(1)], accent="#E4405F", radius="4", columns="2", gap="16", theme="dark")
     root = page.tags[0][1]
     assert "fk-theme-dark" in (root["class"] or "")
-    assert root["style"] == "--fk-ratio:1/1;--fk-cols:2;--fk-accent:#e4405f;--fk-radius:4px;--fk-gap:16px"
+    assert root["style"] == ("--fk-ratio:1/1;--fk-cols:2;--fk-accent:#e4405f;--fk-on-accent:#111;"
+                             "--fk-radius:4px;--fk-gap:16px")
+
+
+@pytest.mark.parametrize("accent,text", [("#1b66d2", "#fff"), ("#000", "#fff"), ("#ffeb3b", "#111"), ("#fff", "#111")])
+def test_text_on_the_accent_colour_keeps_its_contrast(accent: str, text: str) -> None:
+    assert on_accent(accent) == text
 
 
 def test_tiktok_tiles_are_portrait() -> None:

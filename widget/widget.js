@@ -126,7 +126,10 @@
       mount(box, own, host);
     }
     if (document.readyState == "loading") {
-      document.addEventListener("DOMContentLoaded", function () { placeholders(host); });
+      // Mount placeholders as the parser adds them, before the first paint can show them empty.
+      var watch = new MutationObserver(function () { placeholders(host); });
+      watch.observe(document, { childList: true, subtree: true });
+      document.addEventListener("DOMContentLoaded", function () { watch.disconnect(); placeholders(host); });
     } else {
       placeholders(host);
     }

@@ -208,11 +208,22 @@ def _root_style(options: EmbedOptions, platform: str | None) -> str:
              "--fk-cols": str(options.columns or DEFAULT_COLUMNS.get(options.layout or "", 3))}
     if options.accent:
         props["--fk-accent"] = options.accent
+        props["--fk-on-accent"] = on_accent(options.accent)
     if options.radius is not None:
         props["--fk-radius"] = f"{options.radius}px"
     if options.gap is not None:
         props["--fk-gap"] = f"{options.gap}px"
     return ";".join(f"{name}:{value}" for name, value in props.items())
+
+
+def on_accent(accent: str) -> str:
+    """White or near-black, whichever reads better on the accent (WCAG contrast)."""
+    digits = accent[1:] if len(accent) == 7 else "".join(c * 2 for c in accent[1:])
+    channels = [int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    dark = 0.0056  # relative luminance of #111
+    return "#fff" if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / (dark + 0.05) else "#111"
 
 
 def safe_url(value: Any, base_url: str | None = None) -> str | None:
