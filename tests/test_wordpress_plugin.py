@@ -252,6 +252,18 @@ def test_block_preview_in_the_editor_shows_the_feed(admin_page: Page, site: Word
     assert [item.get_attribute("data-item") for item in preview.all()] == flowkick.item_ids
 
 
+def test_fragment_sanitizer_strips_active_content(site: WordPress) -> None:
+    clean = site.php("return Flowkick_Fragment::sanitize( $args[0] );",
+                     '<div class="flowkick"><script>alert(1)</script><a href="javascript:alert(2)" onclick="alert(3)">x</a>'
+                     '<img src="https://example.com/a.jpg" onerror="alert(4)" alt="a"><iframe src="https://example.com"></iframe></div>')
+    assert clean == '<div class="flowkick">alert(1)<a href="alert(2)">x</a><img src="https://example.com/a.jpg" alt="a"></div>'
+
+
+def test_fragment_sanitizer_keeps_data_attributes_and_theme_properties(site: WordPress) -> None:
+    fragment = '<div class="flowkick" style="--fk-accent:#e11d48;--fk-ratio:9/16"><ul><li data-item="instagram:1">x</li></ul></div>'
+    assert site.php("return Flowkick_Fragment::sanitize( $args[0] );", fragment) == fragment
+
+
 # Errors: quiet for visitors, a notice for editors
 
 
@@ -274,15 +286,27 @@ def test_editors_get_a_notice_naming_the_problem(name: str, code: str, pages: Pa
 # When the Flowkick server is down
 
 
-def test_feed_stays_visible_after_the_server_stops(site: WordPress, visitor: httpx.Client, restore_options: None,
-                                                   tmp_path: Path) -> None:
+@pytest.fixture
+def stopped_server(site: WordPress, visitor: httpx.Client, restore_options: None, tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """A page whose feed was fetched once from a Flowkick server that has since stopped."""
     with running_flowkick(tmp_path) as other:
         site.set_option("flowkick_server_url", other.url)
         site.set_option("flowkick_default_key", other.secret_key)
         url = site.create_page("Survives", '[flowkick platform="instagram"]')
         assert items_in(visitor.get(url).text) == other.item_ids
-    site.delete_transients("flowkick_feed_")  # the fresh copy expires; only the last good one is left
-    assert items_in(visitor.get(url).text) == other.item_ids
+    yield url, other.item_ids
+
+
+def test_feed_stays_visible_after_the_server_stops(stopped_server: tuple[str, list[str]], visitor: httpx.Client) -> None:
+    url, item_ids = stopped_server
+    assert items_in(visitor.get(url).text) == item_ids
+
+
+def test_last_good_copy_outlives_the_cache_period_while_the_server_is_down(
+        stopped_server: tuple[str, list[str]], site: WordPress, visitor: httpx.Client) -> None:
+    url, item_ids = stopped_server
+    site.delete_transients("flowkick_feed_")  # the cache period is over: only the last good copy is left
+    assert items_in(visitor.get(url).text) == item_ids
 
 
 def test_widget_is_the_fallback_for_a_publishable_key_never_fetched(
