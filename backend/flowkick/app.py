@@ -1,0 +1,99 @@
+"""The Flowkick ASGI app: every route, the middleware and the lifespan, on one screen."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from flowkick.clients import ensure_demo_client, remove_demo_client
+from flowkick.clock import Clock, SystemClock
+from flowkick.database import Database
+from flowkick.errors import FlowkickError
+from flowkick.middleware import LimitRequestLine
+from flowkick.platforms import PLATFORMS
+from flowkick.readpath import Reader
+from flowkick.refresher import Refresher
+from flowkick.routes import api, pages, plugin
+from flowkick.settings import Settings
+from flowkick.sources import Source
+from flowkick.sources.demo import DemoSource
+from flowkick.usage import UsageCounter
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    sources: Mapping[str, Source] | None = None,
+    rng: random.Random | None = None,
+) -> Starlette:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    db = Database(settings.database_url)
+    usage = UsageCounter(db, clock)
+    refresher = Refresher(db, sources if sources is not None else default_sources(settings, clock), settings, clock,
+                          rng=rng)
+    reader = Reader(db, settings, clock, refresher, usage)
+    refresher.on_update = reader.forget_feeds
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect()
+        if settings.demo_mode:
+            await ensure_demo_client(db, now=clock.now())
+        else:
+            await remove_demo_client(db)
+        refresher.start()
+        usage.start(settings.usage_flush_seconds)
+        try:
+            yield
+        finally:
+            await refresher.stop()
+            await usage.stop()
+            await db.close()
+
+    app = Starlette(
+        routes=[*api.routes, *pages.routes, *plugin.routes],
+        middleware=[Middleware(LimitRequestLine)],
+        exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.clock, app.state.db = settings, clock, db
+    app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
+    return app
+
+
+def default_sources(settings: Settings, clock: Clock) -> dict[str, Source]:
+    """Demo data without an Apify token."""
+    if settings.demo_mode:
+        demo = DemoSource(clock)
+        return dict.fromkeys(PLATFORMS, demo)
+    return {}
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    return Response(body, status_code=status, headers=dict(headers or {}), media_type="application/json")
+
+
+async def flowkick_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FlowkickError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    return error_response(500, "internal", "something went wrong on our side")

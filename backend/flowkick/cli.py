@@ -1,0 +1,176 @@
+"""The `flowkick` command: serve, manage clients, refresh once, list settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from flowkick import __version__
+from flowkick.clients import InvalidHandle, create_client, list_clients, remove_client
+from flowkick.clock import SystemClock
+from flowkick.database import Database
+from flowkick.platforms import LABELS, PLATFORMS
+from flowkick.settings import Settings, table
+
+T = TypeVar("T")
+
+HANDLE_OPTIONS = {p: "--" + p.replace("_", "-") for p in PLATFORMS}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowkick", description="Self-hosted social feed widgets.")
+    parser.add_argument("--version", action="version", version=f"flowkick {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server (refresher included)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=_serve)
+
+    clients = commands.add_parser("clients", help="add, list and remove clients").add_subparsers(
+        required=True, metavar="ACTION")
+    add = clients.add_parser("add", help="create a client and print its keys (shown only once)")
+    add.add_argument("name")
+    for platform, option in HANDLE_OPTIONS.items():
+        add.add_argument(option, dest=platform, action="append", default=[], metavar="HANDLE",
+                         help=f"{LABELS[platform]} account to show (repeatable)")
+    add.add_argument("--origin", action="append", default=[], metavar="URL",
+                     help="site allowed to use the publishable key (repeatable; none: any)")
+    add.add_argument("--plan", default="free")
+    add.add_argument("--email", default="")
+    add.add_argument("--json", action="store_true", help="print {id, publishable_key, secret_key} as JSON")
+    add.set_defaults(run=_clients_add)
+    listing = clients.add_parser("list", help="list clients and what they track")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_clients_list)
+    remove = clients.add_parser("remove", help="delete a client")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(run=_clients_remove)
+
+    refresh = commands.add_parser("refresh", help="fetch every due source once, with progress")
+    refresh.add_argument("--platform", choices=PLATFORMS, action="append")
+    refresh.set_defaults(run=_refresh)
+
+    commands.add_parser("settings", help="list every setting and its value").set_defaults(run=_settings)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from flowkick.app import create_app
+
+    settings = Settings.from_env()
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    host, port = sock.getsockname()[:2]
+    mode = "demo mode: sample data, key pk_demo" if settings.demo_mode else "Apify mode"
+    print(f"Flowkick {__version__} on http://{host}:{port} ({mode})", flush=True)
+    config = uvicorn.Config(create_app(settings), log_level=args.log_level, proxy_headers=True, server_header=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _clients_add(args: argparse.Namespace) -> None:
+    sources = {p: getattr(args, p) for p in PLATFORMS if getattr(args, p)}
+    try:
+        new = _with_db(lambda db: create_client(db, args.name, sources, now=SystemClock().now(), origins=args.origin,
+                                                plan=args.plan, email=args.email))
+    except InvalidHandle as exc:
+        sys.exit(f"flowkick: {exc}")
+    if args.json:
+        print(json.dumps({"id": new.id, "publishable_key": new.publishable_key, "secret_key": new.secret_key}))
+        return
+    print(f"Client {new.id} created: {args.name}")
+    print(f"  publishable key (for web pages): {new.publishable_key}")
+    print(f"  secret key (servers, WordPress): {new.secret_key}")
+    print("Store the keys now: they are not shown again.")
+
+
+def _clients_list(args: argparse.Namespace) -> None:
+    clients = _with_db(list_clients)
+    if args.json:
+        print(json.dumps([c.__dict__ for c in clients]))
+        return
+    for c in clients:
+        tracked = ", ".join(f"{p}:{h}" for p, h in c.sources) or "nothing"
+        state = "" if c.active else " (inactive)"
+        print(f"{c.id:>4}  {c.name}{state}  plan={c.plan}  tracks {tracked}")
+
+
+def _clients_remove(args: argparse.Namespace) -> None:
+    if not _with_db(lambda db: remove_client(db, args.id)):
+        sys.exit(f"flowkick: no client with id {args.id}")
+    print(f"Client {args.id} removed.")
+
+
+def _refresh(args: argparse.Namespace) -> None:
+    from flowkick.app import default_sources
+    from flowkick.refresher import Refresher
+
+    settings = Settings.from_env()
+    clock = SystemClock()
+    bar = ProgressBar(sys.stderr)
+
+    async def work(db: Database) -> Any:
+        refresher = Refresher(db, default_sources(settings, clock), settings, clock)
+        await refresher.recover()
+        return await refresher.run_once(args.platform, progress=bar.update)
+
+    summary = _with_db(work, settings)
+    bar.finish()
+    print(f"runs: {summary.runs}  items: {summary.items}  errors: {summary.errors}  "
+          f"skipped: {summary.skipped}  cost: ${summary.cost_usd:.4f}")
+
+
+def _settings(args: argparse.Namespace) -> None:
+    current = Settings.from_env()
+    for env, default, kind, help_text in table():
+        value = getattr(current, env.removeprefix("FLOWKICK_").lower())
+        shown = "***" if value and ("TOKEN" in env or "SECRET" in env or "PASSWORD" in env) else value
+        print(f"{env}={shown}\n    {help_text} ({kind}, default: {default!r})")
+
+
+class ProgressBar:
+    """One line per platform, redrawn in place on a terminal, appended otherwise."""
+
+    width = 24
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def update(self, platform: str, done: int, total: int) -> None:
+        filled = self.width * done // max(total, 1)
+        line = f"{LABELS[platform]:<15} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} handles"
+        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _with_db(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
+    settings = settings or Settings.from_env()
+
+    async def run() -> T:
+        db = Database(settings.database_url)
+        try:
+            await db.connect()
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())

@@ -1,0 +1,118 @@
+"""The database: one engine, WAL-mode SQLite or PostgreSQL, schema creation and migration.
+
+Writes go through `Database.write`, which serializes writers inside the process (SQLite
+allows one writer at a time anyway) and retries when another process holds the lock, so a
+busy database slows a write down instead of failing a request or a refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel, select, text
+
+from flowkick.tables import SchemaVersion  # importing the module registers every table
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+
+# version reached -> statements that bring the previous version there (none yet: v1 is created whole).
+MIGRATIONS: dict[int, list[str]] = {}
+
+_BUSY_MARKERS = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Flowkick; running an older one could corrupt it."""
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine: AsyncEngine = create_async_engine(url, **_engine_options(url))
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        """Create missing tables and bring the schema to SCHEMA_VERSION."""
+        await self.write(lambda s: s.run_sync(lambda sync: SQLModel.metadata.create_all(sync.connection())))
+        await self.write(_migrate)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - health checks report, never raise
+            return False
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self.sessions() as session:
+            return await work(session)
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 12) -> T:
+        """Run `work` in one transaction, retrying while the database is locked by someone else."""
+        delay = 0.02
+        for attempt in range(attempts):
+            try:
+                async with self._write_lock, self.sessions() as session, session.begin():
+                    return await work(session)
+            except OperationalError as exc:
+                if attempt == attempts - 1 or not _is_busy(exc):
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")
+
+
+async def schema_version(session: AsyncSession) -> int | None:
+    row = await session.get(SchemaVersion, 1)
+    return row.version if row else None
+
+
+async def _migrate(session: AsyncSession) -> None:
+    current = await schema_version(session)
+    if current is None:
+        session.add(SchemaVersion(id=1, version=SCHEMA_VERSION, migrated_at=time.time()))
+        return
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(f"database schema {current} is newer than this Flowkick ({SCHEMA_VERSION}); upgrade it")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS.get(version, []):
+            await session.execute(text(statement))
+    row = (await session.execute(select(SchemaVersion))).scalar_one()
+    row.version, row.migrated_at = SCHEMA_VERSION, time.time()
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the writer; the busy timeout waits out other processes."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    message = str(exc).lower()
+    return any(marker in message for marker in _BUSY_MARKERS)

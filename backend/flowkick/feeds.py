@@ -1,0 +1,58 @@
+"""The feed cache as the read path sees it: immutable snapshots of one source's row.
+
+A snapshot's `version` changes on every write to the row, so anything derived from it
+(serialized JSON, rendered HTML, ETags) can be cached under (source id, version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowkick.database import Database
+from flowkick.tables import FeedCache
+
+
+@dataclass(frozen=True)
+class FeedSnapshot:
+    source_id: int
+    version: int
+    status: str
+    items: tuple[dict[str, Any], ...]
+    profile: dict[str, Any]
+    fetched_at: float | None
+    expires_at: float | None
+    next_attempt_at: float | None
+
+    def is_stale(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+async def load_snapshot(db: Database, source_id: int) -> FeedSnapshot | None:
+    async def work(session: AsyncSession) -> FeedSnapshot | None:
+        row = await session.get(FeedCache, source_id)
+        return None if row is None else snapshot_of(row)
+
+    return await db.read(work)
+
+
+def snapshot_of(row: FeedCache) -> FeedSnapshot:
+    return FeedSnapshot(
+        source_id=row.source_id,
+        version=row.version,
+        status=row.status,
+        items=tuple(row.items),
+        profile=dict(row.profile),
+        fetched_at=row.fetched_at,
+        expires_at=row.expires_at,
+        next_attempt_at=row.next_attempt_at,
+    )
+
+
+def content_hash(items: list[dict[str, Any]], profile: dict[str, Any]) -> str:
+    payload = orjson.dumps({"items": items, "profile": profile}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()

@@ -1,0 +1,351 @@
+"""The read path: from an API key and a platform to the feed's bytes, from memory.
+
+Order of lookups: in-process memory (clients, feed snapshots, serialized bodies) →
+database row → never a scrape. A request writes nothing to the database: it only counts
+usage in memory and, for a pending or expired feed, asks the refresher (in memory) to
+fetch it. Bodies are cached per (source, content version, parameters), so a warm request
+costs a few dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import orjson
+from cachetools import LRUCache, TTLCache
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_, select
+from starlette.requests import Request
+
+from flowkick import keys
+from flowkick.clock import Clock, iso
+from flowkick.database import Database
+from flowkick.errors import BadParameter, Forbidden, NotFound, Unauthorized
+from flowkick.feeds import FeedSnapshot, load_snapshot
+from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
+from flowkick.refresher import Refresher
+from flowkick.settings import Settings
+from flowkick.tables import Client, ClientSource, Source
+from flowkick.usage import UsageCounter
+
+DEFAULT_LIMIT = 12
+MAX_LIMIT = 50
+PENDING_RETRY_AFTER = 3
+_URL_KEYS = frozenset({"url", "image", "avatar_url"})
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A source as one client shows it."""
+
+    source_id: int
+    platform: str
+    handle: str
+    min_rating: int | None = None
+    hidden_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ClientView:
+    id: int
+    active: bool
+    plan: str
+    origins: tuple[str, ...]
+    key_kind: keys.KeyKind
+    sources: Mapping[str, tuple[Tracked, ...]]
+
+
+@dataclass(frozen=True)
+class FeedParams:
+    limit: int
+    min_rating: int | None
+    handle: str | None
+
+
+@dataclass
+class FeedView:
+    """What a feed request resolved to. The envelope is only built when a cache misses."""
+
+    client: ClientView
+    status_code: int
+    cache_key: tuple[Any, ...]
+    retry_after: int | None
+    max_age: int
+    build: Callable[[], dict[str, Any]] = field(repr=False)
+
+    @cached_property
+    def envelope(self) -> dict[str, Any]:
+        return self.build()
+
+
+class Reader:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, refresher: Refresher,
+                 usage: UsageCounter) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.refresher = refresher
+        self.usage = usage
+        self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=30)
+        self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
+        self._feeds: TTLCache[int, FeedSnapshot] = TTLCache(maxsize=200_000, ttl=settings.memory_ttl_seconds)
+        self._bodies: LRUCache[tuple[Any, ...], tuple[bytes, str]] = LRUCache(maxsize=16_384)
+
+    # -- cache control from the writers' side --------------------------------------------
+
+    def forget_feeds(self, source_ids: Iterable[int]) -> None:
+        for source_id in source_ids:
+            self._feeds.pop(source_id, None)
+
+    def forget_clients(self) -> None:
+        self._clients.clear()
+        self._unknown.clear()
+
+    # -- the two views ----------------------------------------------------------------------
+
+    async def view(self, request: Request, platform_name: str) -> FeedView:
+        """One source's feed, for GET /api/v1/social/{platform} and /embed/{platform}."""
+        client = await self.client(request)
+        params = feed_params(request)
+        platform = _platform(platform_name)
+        tracked = _pick(client, platform, params.handle)
+        snapshot = await self._snapshot(tracked.source_id)
+        now = self.clock.now()
+        stale = self._note_request(snapshot, now)
+        base = self._base_url(request)
+        min_rating = _max_optional(params.min_rating, tracked.min_rating)
+        pending = snapshot.status == "pending"
+        return FeedView(
+            client=client,
+            status_code=202 if pending else 200,
+            cache_key=(tracked.source_id, snapshot.version, stale, params.limit, min_rating, tracked.hidden_ids, base),
+            retry_after=PENDING_RETRY_AFTER if pending else None,
+            max_age=self._max_age(snapshot, now),
+            build=lambda: _envelope(tracked, snapshot, stale, params.limit, min_rating, base),
+        )
+
+    async def wall_view(self, request: Request, platform_names: list[str] | None) -> FeedView:
+        """Every requested platform of the client merged into one newest-first wall."""
+        client = await self.client(request)
+        params = feed_params(request)
+        platforms = [_platform(p) for p in platform_names] if platform_names else list(client.sources)
+        tracked = [t for p in platforms for t in client.sources.get(p, ()) if not params.handle or t.handle == params.handle]
+        if not tracked:
+            raise NotFound("this key tracks no account on those platforms", code="source_not_found")
+        now = self.clock.now()
+        parts = [(t, await self._snapshot(t.source_id)) for t in tracked]
+        stales = tuple(self._note_request(s, now) for _, s in parts)
+        base = self._base_url(request)
+        pending = all(s.status == "pending" for _, s in parts)
+        return FeedView(
+            client=client,
+            status_code=202 if pending else 200,
+            cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), stales, params.limit,
+                       params.min_rating, base),
+            retry_after=PENDING_RETRY_AFTER if pending else None,
+            max_age=min(self._max_age(s, now) for _, s in parts),
+            build=lambda: _wall(platforms, parts, stales, params, base),
+        )
+
+    def json_body(self, view: FeedView) -> tuple[bytes, str, bool]:
+        """The serialized envelope and its ETag, and whether it came from memory."""
+        cached = self._bodies.get(view.cache_key)
+        if cached is not None:
+            return cached[0], cached[1], True
+        body = orjson.dumps(view.envelope)
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        self._bodies[view.cache_key] = (body, etag)
+        return body, etag, False
+
+    # -- clients ------------------------------------------------------------------------------
+
+    async def client(self, request: Request) -> ClientView:
+        key = api_key(request)
+        digest = keys.hash_key(key)
+        client = self._clients.get(digest)
+        if client is None:
+            if digest in self._unknown:
+                raise Unauthorized("unknown API key")
+            client = await self.db.read(lambda s: _load_client(s, key, digest))
+            if client is None:
+                self._unknown[digest] = True
+                raise Unauthorized("unknown API key")
+            self._clients[digest] = client
+        if not client.active:
+            raise Forbidden("this client is inactive", code="client_inactive")
+        return client
+
+    # -- internals -----------------------------------------------------------------------------
+
+    async def _snapshot(self, source_id: int) -> FeedSnapshot:
+        snapshot = self._feeds.get(source_id)
+        if snapshot is None:
+            snapshot = await load_snapshot(self.db, source_id)
+            if snapshot is None:
+                raise NotFound("this source is no longer tracked", code="source_not_found")
+            self._feeds[source_id] = snapshot
+        return snapshot
+
+    def _note_request(self, snapshot: FeedSnapshot, now: float) -> bool:
+        """Remember the request (in memory) and nudge the refresher when data is missing or old."""
+        self.usage.requested(snapshot.source_id, now)
+        stale = snapshot.is_stale(now)
+        if stale or snapshot.status == "pending":
+            self.refresher.request(snapshot.source_id)
+        return stale
+
+    def _max_age(self, snapshot: FeedSnapshot, now: float) -> int:
+        if snapshot.expires_at is None or snapshot.expires_at <= now:
+            return 0
+        return int(min(60, snapshot.expires_at - now))
+
+    def _base_url(self, request: Request) -> str:
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        host = request.headers.get("host", "localhost")
+        return f"{request.scope.get('scheme', 'http')}://{host}"
+
+
+def api_key(request: Request) -> str:
+    key = request.query_params.get("api_key") or _bearer(request.headers.get("authorization", ""))
+    if not key:
+        raise Unauthorized("an API key is required: ?api_key=… or Authorization: Bearer …", code="missing_key")
+    if len(key) > 200:
+        raise Unauthorized("unknown API key")
+    return key
+
+
+def feed_params(request: Request) -> FeedParams:
+    query = request.query_params
+    handle = query.get("handle")
+    return FeedParams(
+        limit=_int_param(query.get("limit"), "limit", 1, MAX_LIMIT, DEFAULT_LIMIT),
+        min_rating=_int_param(query.get("min_rating"), "min_rating", 1, 5, None),
+        handle=handle if handle is None else _handle_param(handle),
+    )
+
+
+def _bearer(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _int_param(raw: str | None, name: str, low: int, high: int, default: int | None) -> int | None:
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.strip().isdigit():
+        raise BadParameter(f"{name} must be a whole number from {low} to {high}", code=f"bad_{name}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadParameter(f"{name} must be a whole number from {low} to {high}", code=f"bad_{name}")
+    return value
+
+
+def _handle_param(raw: str) -> str:
+    if len(raw) > 200 or not raw.isprintable():
+        raise BadParameter("handle is not a valid account name", code="bad_handle")
+    return raw
+
+
+def _platform(name: str) -> str:
+    platform = resolve_platform(name) if len(name) <= 40 else None
+    if platform is None:
+        raise NotFound(f"unknown platform; use one of: {', '.join(PLATFORMS)}", code="unknown_platform")
+    return platform
+
+
+def _pick(client: ClientView, platform: str, handle: str | None) -> Tracked:
+    tracked = client.sources.get(platform, ())
+    if handle is not None:
+        wanted = normalize_handle(platform, handle)
+        tracked = tuple(t for t in tracked if t.handle == wanted)
+    if not tracked:
+        raise NotFound(f"this key does not track that {platform} account", code="source_not_found")
+    if len(tracked) > 1:
+        names = ", ".join(t.handle for t in tracked)
+        raise BadParameter(f"this key tracks several {platform} accounts; add handle= one of: {names}",
+                           code="handle_required")
+    return tracked[0]
+
+
+def _max_optional(a: int | None, b: int | None) -> int | None:
+    return max((v for v in (a, b) if v is not None), default=None)
+
+
+def _visible(items: Iterable[dict[str, Any]], min_rating: int | None, hidden: frozenset[str]) -> list[dict[str, Any]]:
+    """Hidden items never show; a minimum rating filters reviews and leaves other posts alone."""
+    return [i for i in items if i.get("id") not in hidden and _rated_enough(i, min_rating)]
+
+
+def _rated_enough(item: dict[str, Any], min_rating: int | None) -> bool:
+    if min_rating is None or item.get("type") != "review":
+        return True
+    rating = item.get("rating")
+    return isinstance(rating, int | float) and rating >= min_rating
+
+
+def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, limit: int, min_rating: int | None,
+              base: str) -> dict[str, Any]:
+    items = _visible(snapshot.items, min_rating, tracked.hidden_ids)[:limit]
+    return {
+        "platform": tracked.platform,
+        "handle": tracked.handle,
+        "profile": _absolute(snapshot.profile, base),
+        "status": snapshot.status,
+        "stale": stale,
+        "fetched_at": iso(snapshot.fetched_at),
+        "expires_at": iso(snapshot.expires_at),
+        "items": _absolute(items, base),
+    }
+
+
+def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], stales: tuple[bool, ...],
+          params: FeedParams, base: str) -> dict[str, Any]:
+    items = [i for t, s in parts for i in _visible(s.items, _max_optional(params.min_rating, t.min_rating), t.hidden_ids)]
+    items.sort(key=lambda i: i.get("published_at") or "", reverse=True)
+    statuses = {s.status for _, s in parts}
+    return {
+        "platforms": platforms,
+        "status": "ok" if "ok" in statuses else ("pending" if statuses == {"pending"} else "error"),
+        "stale": any(stales),
+        "sources": [{"platform": t.platform, "handle": t.handle, "status": s.status, "stale": stale,
+                     "fetched_at": iso(s.fetched_at), "profile": _absolute(s.profile, base)}
+                    for (t, s), stale in zip(parts, stales, strict=True)],
+        "items": _absolute(items[: params.limit], base),
+    }
+
+
+def _absolute(value: Any, base: str) -> Any:
+    """Site-relative URLs (the demo's own images) made absolute for the requesting host."""
+    if isinstance(value, dict):
+        return {k: (base + v if k in _URL_KEYS and isinstance(v, str) and v.startswith("/") and not v.startswith("//")
+                    else _absolute(v, base)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_absolute(v, base) for v in value]
+    return value
+
+
+async def _load_client(session: AsyncSession, key: str, digest: str) -> ClientView | None:
+    client = (await session.execute(select(Client).where(
+        or_(Client.publishable_key_hash == digest, Client.secret_key_hash == digest)))).scalar_one_or_none()
+    if client is None or client.id is None:
+        return None
+    kind: keys.KeyKind = "publishable" if keys.matches(key, client.publishable_key_hash) else "secret"
+    if kind == "secret" and not keys.matches(key, client.secret_key_hash):
+        return None
+    rows = await session.execute(
+        select(ClientSource, Source.platform, Source.handle)
+        .join(Source, col(Source.id) == ClientSource.source_id)
+        .where(ClientSource.client_id == client.id)
+        .order_by(Source.platform, Source.handle)
+    )
+    sources: dict[str, list[Tracked]] = {}
+    for link, platform, handle in rows.all():
+        sources.setdefault(platform, []).append(
+            Tracked(link.source_id, platform, handle, link.min_rating, frozenset(link.hidden_ids)))
+    return ClientView(client.id, client.active, client.plan, tuple(client.allowed_origins), kind,
+                      {p: tuple(ts) for p, ts in sources.items()})

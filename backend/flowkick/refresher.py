@@ -1,0 +1,345 @@
+"""The refresher: keeps tracked sources fresh behind the visitors' backs.
+
+Each tick it picks due sources (never fetched; or requested lately and about to expire;
+or expired and just requested), groups them by platform into batches, claims them with
+a lease (so several processes on one database never fetch a source twice) and runs each
+batch through the platform's source, at most `max_concurrent_runs` at once. A failed
+handle keeps its last good items and backs off exponentially with jitter on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, exists, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from flowkick.clock import Clock
+from flowkick.database import Database
+from flowkick.feeds import content_hash
+from flowkick.settings import Settings
+from flowkick.sources import FetchResult, HandleResult, Source
+from flowkick.tables import ClientSource, FeedCache, RefreshRun, Source as SourceRow
+
+log = logging.getLogger("flowkick.refresher")
+
+Progress = Callable[[str, int, int], None]  # platform, handles done, handles due
+Report = Callable[[str, int], None]  # platform, handles just finished
+
+
+@dataclass(frozen=True)
+class Due:
+    source_id: int
+    platform: str
+    handle: str
+
+
+@dataclass
+class PassSummary:
+    runs: int = 0
+    items: int = 0
+    errors: int = 0
+    skipped: int = 0
+    cost_usd: float = 0.0
+    platforms: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: PassSummary) -> None:
+        self.runs += other.runs
+        self.items += other.items
+        self.errors += other.errors
+        self.skipped += other.skipped
+        self.cost_usd += other.cost_usd
+        for platform, runs in other.platforms.items():
+            self.platforms[platform] = self.platforms.get(platform, 0) + runs
+
+
+class Refresher:
+    def __init__(
+        self,
+        db: Database,
+        sources: Mapping[str, Source],
+        settings: Settings,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        on_update: Callable[[Iterable[int]], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.sources = sources
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.on_update = on_update or (lambda ids: None)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._requested: set[int] = set()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
+        self._batches: set[asyncio.Task[PassSummary]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # -- the server's side -------------------------------------------------------------
+
+    def request(self, source_id: int) -> None:
+        """A visitor asked for a source that is pending or expired: fetch it soon, once."""
+        if source_id not in self._requested:
+            self._requested.add(source_id)
+            self._wake.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="flowkick-refresher")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._batches) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop_task = None
+
+    @property
+    def alive(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def _loop(self) -> None:
+        await self.recover()
+        while True:
+            try:
+                await self._tick()
+            except Exception:  # noqa: BLE001 - one bad tick must not end refreshing
+                log.exception("refresher tick failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.tick_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def _tick(self) -> None:
+        free = self.settings.max_concurrent_runs - len(self._batches)
+        if free <= 0:
+            return
+        for batch in (await self._claimed_batches(None))[:free]:
+            task = asyncio.create_task(self._run_batch(batch, None))
+            self._batches.add(task)
+            task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task[PassSummary]) -> None:
+        self._batches.discard(task)
+        self._wake.set()  # a slot is free: there may be more due work
+
+    # -- one pass (CLI, tests) ----------------------------------------------------------
+
+    async def run_once(self, platforms: Iterable[str] | None = None, progress: Progress | None = None) -> PassSummary:
+        """Fetch everything due now and wait for it."""
+        batches = await self._claimed_batches(set(platforms) if platforms else None)
+        totals: dict[str, int] = {}
+        for batch in batches:
+            totals[batch[0].platform] = totals.get(batch[0].platform, 0) + len(batch)
+        done = dict.fromkeys(totals, 0)
+
+        def report(platform: str, handles: int) -> None:
+            done[platform] += handles
+            if progress:
+                progress(platform, done[platform], totals[platform])
+
+        summary = PassSummary()
+        for result in await asyncio.gather(*(self._run_batch(b, report) for b in batches)):
+            summary.merge(result)
+        return summary
+
+    async def recover(self) -> None:
+        """After a crash: close the runs and free the leases of processes that are gone."""
+        async def work(session: AsyncSession) -> None:
+            running = (await session.execute(select(RefreshRun).where(RefreshRun.status == "RUNNING"))).scalars()
+            dead = {run.owner for run in running if _owner_is_dead(run.owner, self.owner)}
+            leased = await session.execute(select(FeedCache.lease_owner).where(col(FeedCache.lease_owner).is_not(None)))
+            dead |= {owner for (owner,) in leased if owner and _owner_is_dead(owner, self.owner)}
+            if not dead:
+                return
+            await session.execute(update(RefreshRun).where(col(RefreshRun.owner).in_(dead), RefreshRun.status == "RUNNING")
+                                  .values(status="INTERRUPTED", error="the process stopped during the run",
+                                          finished_at=self.clock.now()))
+            await session.execute(update(FeedCache).where(col(FeedCache.lease_owner).in_(dead))
+                                  .values(lease_owner=None, lease_until=None))
+
+        await self.db.write(work)
+
+    # -- choosing work ------------------------------------------------------------------
+
+    async def _claimed_batches(self, platforms: set[str] | None) -> list[list[Due]]:
+        due = await self._due(platforms)
+        batches: list[list[Due]] = []
+        for batch in _batches(due, self.settings.batch_size):
+            claimed = await self._claim(batch)
+            if claimed:
+                batches.append(claimed)
+        return batches
+
+    async def _due(self, platforms: set[str] | None) -> list[Due]:
+        now = self.clock.now()
+        requested, self._requested = self._requested, set()
+        active_since = now - self.settings.active_window_hours * 3600
+        soon = now + self.settings.refresh_ahead_seconds
+        fc = FeedCache
+        query = (
+            select(fc.source_id, SourceRow.platform, SourceRow.handle)
+            .join(SourceRow, col(SourceRow.id) == fc.source_id)
+            .where(
+                exists().where(col(ClientSource.source_id) == fc.source_id),
+                or_(col(fc.lease_until).is_(None), col(fc.lease_until) < now),
+                or_(col(fc.next_attempt_at).is_(None), col(fc.next_attempt_at) <= now),
+                or_(
+                    col(fc.fetched_at).is_(None),
+                    and_(col(fc.expires_at) <= soon, col(fc.last_requested_at) >= active_since),
+                    and_(col(fc.expires_at) <= now, col(fc.source_id).in_(requested)),
+                ),
+            )
+            .order_by(col(fc.fetched_at).is_not(None), col(fc.expires_at), fc.source_id)
+        )
+        if platforms:
+            query = query.where(col(SourceRow.platform).in_(platforms))
+        rows = await self.db.read(lambda s: s.execute(query))
+        return [Due(*row) for row in rows.all() if row[1] in self.sources]
+
+    async def _claim(self, batch: list[Due]) -> list[Due]:
+        """Take a lease on the batch's rows; rows another process holds are left to it."""
+        now = self.clock.now()
+        until = now + self.settings.lease_seconds
+        ids = [d.source_id for d in batch]
+
+        async def work(session: AsyncSession) -> set[int]:
+            await session.execute(
+                update(FeedCache)
+                .where(col(FeedCache.source_id).in_(ids), or_(col(FeedCache.lease_until).is_(None),
+                                                               col(FeedCache.lease_until) < now))
+                .values(lease_owner=self.owner, lease_until=until)
+            )
+            mine = await session.execute(select(FeedCache.source_id).where(
+                col(FeedCache.source_id).in_(ids), FeedCache.lease_owner == self.owner, FeedCache.lease_until == until))
+            return set(mine.scalars())
+
+        owned = await self.db.write(work)
+        return [d for d in batch if d.source_id in owned]
+
+    # -- running a batch ----------------------------------------------------------------
+
+    async def _run_batch(self, batch: list[Due], report: Report | None) -> PassSummary:
+        platform = batch[0].platform
+        handles = [d.handle for d in batch]
+        source = self.sources[platform]
+        async with self._slots:
+            run_id = await self._record_start(platform, source.name, handles)
+            try:
+                result = await source.fetch(platform, handles, self.settings.items_per_source)
+            except asyncio.CancelledError:
+                await self._store(batch, FetchResult(status="INTERRUPTED", error="the server stopped"), run_id)
+                raise
+            except Exception as exc:  # noqa: BLE001 - any source failure is recorded, never fatal
+                log.warning("%s fetch failed: %s", platform, exc)
+                result = FetchResult(status="FAILED", error=f"{type(exc).__name__}: {exc}")
+            summary = await self._store(batch, result, run_id)
+        if report:
+            report(platform, len(batch))
+        return summary
+
+    async def _record_start(self, platform: str, source_name: str, handles: list[str]) -> int:
+        async def work(session: AsyncSession) -> int:
+            run = RefreshRun(platform=platform, source_name=source_name, handles=handles,
+                             started_at=self.clock.now(), owner=self.owner)
+            session.add(run)
+            await session.flush()
+            assert run.id is not None
+            return run.id
+
+        return await self.db.write(work)
+
+    async def _store(self, batch: list[Due], result: FetchResult, run_row_id: int) -> PassSummary:
+        """Write every handle's outcome and the run's audit row in one transaction."""
+        now = self.clock.now()
+        summary = PassSummary(runs=1, skipped=result.skipped, cost_usd=result.cost_usd or 0.0,
+                              platforms={batch[0].platform: 1})
+
+        async def work(session: AsyncSession) -> None:
+            for due in batch:
+                row = await session.get(FeedCache, due.source_id)
+                if row is None:  # the source was removed while its fetch ran
+                    continue
+                error = self._apply(row, result.handles.get(due.handle), result, due.platform, now)
+                summary.errors += error is not None
+                summary.items += row.item_count if error is None else 0
+            run = await session.get(RefreshRun, run_row_id)
+            assert run is not None
+            run.status, run.error, run.finished_at = result.status, result.error, now
+            run.run_id, run.dataset_id, run.cost_usd = result.run_id, result.dataset_id, result.cost_usd
+            run.item_count, run.skipped = summary.items, result.skipped
+
+        await self.db.write(work)
+        self.on_update(d.source_id for d in batch)
+        return summary
+
+    def _apply(self, row: FeedCache, got: HandleResult | None, result: FetchResult, platform: str, now: float) -> str | None:
+        """Fold one handle's outcome into its row; returns the error when it failed."""
+        row.version += 1
+        row.lease_owner = row.lease_until = None
+        error = _failure(got, result, has_data=row.fetched_at is not None)
+        if error is not None or got is None:
+            row.error_count += 1
+            row.last_error = error
+            row.next_attempt_at = now + self.backoff(row.error_count)
+            row.status = "ok" if row.fetched_at is not None else "error"
+            return error
+        items = got.items[: self.settings.items_per_source]
+        row.items, row.profile = items, got.profile or row.profile
+        row.item_count, row.content_hash = len(items), content_hash(items, row.profile)
+        row.status, row.fetched_at, row.expires_at = "ok", now, now + self.settings.ttl(platform)
+        row.last_error, row.error_count, row.next_attempt_at = None, 0, None
+        row.run_id, row.dataset_id = result.run_id, result.dataset_id
+        return None
+
+    def backoff(self, failures: int) -> float:
+        """Exponential delay with jitter: half fixed, half random, so retries spread out."""
+        s = self.settings
+        delay = min(s.backoff_max_seconds, s.backoff_base_seconds * 2 ** (failures - 1))
+        return delay * (0.5 + 0.5 * self.rng.random())
+
+
+def _failure(got: HandleResult | None, result: FetchResult, *, has_data: bool) -> str | None:
+    if not result.ok:
+        return result.error or f"run {result.status}"
+    if got is None:
+        return "the run returned nothing for this handle"
+    if got.error:
+        return got.error
+    if not got.items and has_data:
+        return "empty result: kept the previous items"
+    return None
+
+
+def _batches(due: list[Due], size: int) -> list[list[Due]]:
+    by_platform: dict[str, list[Due]] = {}
+    for d in due:
+        by_platform.setdefault(d.platform, []).append(d)
+    return [group[i:i + size] for group in by_platform.values() for i in range(0, len(group), size)]
+
+
+def _owner_is_dead(owner: str, me: str) -> bool:
+    """Owners are host:pid:token; only processes of this host can be checked."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if owner == me or host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    if int(pid_text) == os.getpid():
+        return True  # an earlier app in this same process, which has stopped
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

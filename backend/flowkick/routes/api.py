@@ -1,0 +1,51 @@
+"""The public JSON API: one feed per platform, and a merged wall."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from flowkick.readpath import FeedView, Reader
+
+
+async def social(request: Request) -> Response:
+    reader: Reader = request.app.state.reader
+    return feed_response(request, await reader.view(request, request.path_params["platform"]))
+
+
+async def wall(request: Request) -> Response:
+    reader: Reader = request.app.state.reader
+    names = [p for p in request.query_params.get("platforms", "").split(",") if p.strip()]
+    return feed_response(request, await reader.wall_view(request, names or None))
+
+
+def feed_response(request: Request, view: FeedView) -> Response:
+    reader: Reader = request.app.state.reader
+    body, etag, hit = reader.json_body(view)
+    reader.usage.record(view.client.id, hit=hit)
+    headers = caching_headers(view, etag)
+    if view.status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=view.status_code, headers=headers, media_type="application/json")
+
+
+def caching_headers(view: FeedView, etag: str) -> dict[str, str]:
+    """Shared by every feed representation (JSON and HTML) so they cache alike."""
+    if view.retry_after is not None:
+        return {"Cache-Control": "no-store", "Retry-After": str(view.retry_after), "ETag": etag}
+    return {"Cache-Control": f"max-age={view.max_age}, stale-while-revalidate=600", "ETag": etag, "Vary": "Origin"}
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/social/{platform}", social, methods=["GET", "HEAD"]),
+    Route("/api/v1/feed", wall, methods=["GET", "HEAD"]),
+]

@@ -1,0 +1,51 @@
+"""Pages for people and probes: the landing page, health, and the package's static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from flowkick import __version__, keys
+from flowkick.clients import DEMO_HANDLES, DEMO_SECRET_KEY
+from flowkick.platforms import LABELS
+
+PACKAGE = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=PACKAGE / "templates")
+
+
+async def landing(request: Request) -> Response:
+    settings = request.app.state.settings
+    return templates.TemplateResponse(request, "landing.html", {
+        "demo": settings.demo_mode,
+        "publishable_key": keys.DEMO_PUBLISHABLE_KEY,
+        "secret_key": DEMO_SECRET_KEY,
+        "platforms": [(p, LABELS[p], h) for p, h in DEMO_HANDLES.items()],
+        "version": __version__,
+    })
+
+
+async def healthz(request: Request) -> Response:
+    """Database reachable and refresher running: 200; anything else: 503."""
+    state = request.app.state
+    database = await state.db.ping()
+    refresher = state.refresher.alive
+    healthy = database and refresher
+    return JSONResponse({
+        "status": "ok" if healthy else "unhealthy",
+        "database": "ok" if database else "unreachable",
+        "refresher": "ok" if refresher else "stopped",
+        "mode": "demo" if state.settings.demo_mode else "apify",
+        "version": __version__,
+    }, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+
+
+routes: list[BaseRoute] = [
+    Route("/", landing),
+    Route("/healthz", healthz),
+    Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
+]

@@ -1,0 +1,87 @@
+"""Every setting Flowkick reads, in one table: the `Settings` dataclass.
+
+Each field carries its default, its type and one line of help. The same table reads the
+environment (`FLOWKICK_<NAME>`), prints `flowkick settings` and is checked against the
+README by a test, so a setting cannot exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
+from typing import Any
+
+_TYPES = {"str": str, "int": int, "float": float}
+_FALLBACK_ENV = {"apify_token": "APIFY_TOKEN"}
+
+
+def setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = setting("sqlite+aiosqlite:///flowkick.db",
+                                "Database URL: SQLite file in the working folder, or postgresql+asyncpg://…")
+    apify_token: str = setting("", "Apify API token (APIFY_TOKEN also works). Empty: demo mode with sample data.")
+    apify_api_url: str = setting("https://api.apify.com", "Apify API base URL (tests point it at a fake server).")
+    public_url: str = setting("", "Public base URL of this server; when set, Apify runs call back on finish.")
+    secret_key: str = setting("", "Secret for signing sessions and the webhook path; random per process if empty.")
+    admin_password: str = setting("", "Password for /admin; the dashboard is off when empty.")
+    batch_size: int = setting(25, "Handles of one platform fetched together in one actor run.")
+    max_concurrent_runs: int = setting(4, "Batches (actor runs) running at the same time.")
+    items_per_source: int = setting(24, "Newest items kept per tracked account (the API serves at most 50).")
+    tick_seconds: float = setting(5.0, "How often the refresher looks for due sources.")
+    refresh_ahead_seconds: float = setting(120.0, "Refresh a requested source this long before its data expires.")
+    active_window_hours: float = setting(24.0, "Sources requested within this window are kept fresh; "
+                                               "others refresh on their next request.")
+    backoff_base_seconds: float = setting(60.0, "First retry delay after a failed fetch; doubles per failure.")
+    backoff_max_seconds: float = setting(21600.0, "Longest retry delay after repeated failures.")
+    lease_seconds: float = setting(900.0, "How long a process owns a source it is refreshing.")
+    usage_flush_seconds: float = setting(5.0, "How often in-memory usage counters are written to the database.")
+    memory_ttl_seconds: float = setting(5.0, "How long a process trusts its in-memory copy of a feed.")
+    ttl_instagram: int = setting(1800, "Seconds Instagram items stay fresh.")
+    ttl_tiktok: int = setting(1800, "Seconds TikTok items stay fresh.")
+    ttl_google_reviews: int = setting(7200, "Seconds Google reviews stay fresh.")
+    ttl_twitter: int = setting(900, "Seconds X posts stay fresh.")
+    ttl_youtube: int = setting(3600, "Seconds YouTube videos stay fresh.")
+    ttl_facebook: int = setting(3600, "Seconds Facebook posts stay fresh.")
+
+    @property
+    def demo_mode(self) -> bool:
+        """No Apify token: the built-in demo source fills every feed."""
+        return not self.apify_token
+
+    def ttl(self, platform: str) -> int:
+        return int(getattr(self, f"ttl_{platform}"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(env_name(f)) or env.get(_FALLBACK_ENV.get(f.name, ""), "")
+            if raw:
+                values[f.name] = _parse(f, raw)
+        values.update(overrides)
+        return cls(**values)
+
+
+def env_name(f: Field[Any]) -> str:
+    return f"FLOWKICK_{f.name.upper()}"
+
+
+def table() -> Iterator[tuple[str, Any, str, str]]:
+    """(environment variable, default, type name, help) for every setting."""
+    for f in fields(Settings):
+        assert f.default is not MISSING
+        yield env_name(f), f.default, str(f.type), f.metadata["help"]
+
+
+def _parse(f: Field[Any], raw: str) -> Any:
+    kind = _TYPES[str(f.type)]
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{env_name(f)}={raw!r} is not a valid {kind.__name__}: {f.metadata['help']}") from exc

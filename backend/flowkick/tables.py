@@ -1,0 +1,130 @@
+"""The database tables (SQLModel).
+
+Times are stored as float Unix seconds (UTC): the same on SQLite and PostgreSQL, cheap to
+compare in the refresher's queries, and turned into ISO 8601 only at the edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=lambda: type(default)(), sa_column=Column(JSON, nullable=False))
+
+
+class Client(SQLModel, table=True):
+    """A paying customer. Holds hashes of its keys, never the keys themselves."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = ""
+    plan: str = "free"
+    active: bool = True
+    allowed_origins: list[str] = _json([])
+    publishable_key_hash: str = Field(unique=True, index=True)
+    secret_key_hash: str = Field(unique=True, index=True)
+    created_at: float
+
+
+class Source(SQLModel, table=True):
+    """One tracked account, shared by every client that shows it (one scrape, many clients)."""
+
+    __table_args__ = (UniqueConstraint("platform", "handle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    handle: str
+    created_at: float
+
+
+class ClientSource(SQLModel, table=True):
+    """Which client shows which source, with that client's display options."""
+
+    __tablename__ = "client_source"
+
+    client_id: int = Field(foreign_key="client.id", primary_key=True)
+    source_id: int = Field(foreign_key="source.id", primary_key=True, index=True)
+    min_rating: int | None = None
+    hidden_ids: list[str] = _json([])
+    created_at: float
+
+
+class FeedCache(SQLModel, table=True):
+    """The latest good items of one source and everything the refresher knows about it."""
+
+    __tablename__ = "feed_cache"
+    __table_args__ = (Index("ix_feed_cache_due", "status", "expires_at"),)
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    items: list[dict[str, Any]] = _json([])
+    profile: dict[str, Any] = _json({})
+    item_count: int = 0
+    version: int = 0
+    content_hash: str = ""
+    status: str = "pending"  # pending: never fetched | ok: has data | error: never got data
+    fetched_at: float | None = None
+    expires_at: float | None = None
+    last_requested_at: float | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    next_attempt_at: float | None = None
+    run_id: str | None = None
+    dataset_id: str | None = None
+    lease_owner: str | None = None
+    lease_until: float | None = None
+
+
+class RefreshRun(SQLModel, table=True):
+    """One fetch of a batch of handles: the audit trail of data collection."""
+
+    __tablename__ = "refresh_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    source_name: str
+    handles: list[str] = _json([])
+    run_id: str | None = Field(default=None, index=True)
+    dataset_id: str | None = None
+    status: str = "RUNNING"
+    started_at: float = Field(index=True)
+    finished_at: float | None = None
+    item_count: int = 0
+    skipped: int = 0
+    error: str | None = None
+    cost_usd: float | None = None
+    owner: str = ""
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Webhook dispatches already handled, so a replay does nothing."""
+
+    __tablename__ = "webhook_event"
+
+    dispatch_id: str = Field(primary_key=True)
+    run_id: str = Field(index=True)
+    event_type: str = ""
+    received_at: float
+
+
+class Usage(SQLModel, table=True):
+    """Per-client counters per day, written in batches from memory."""
+
+    client_id: int = Field(foreign_key="client.id", primary_key=True)
+    day: str = Field(primary_key=True)
+    requests: int = 0
+    cache_hits: int = 0
+    errors: int = 0
+
+
+class SchemaVersion(SQLModel, table=True):
+    """The schema version this database is at, so a later release can migrate it."""
+
+    __tablename__ = "schema_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+    migrated_at: float

@@ -1,0 +1,113 @@
+"""Usage counters: counted in memory on the hot path, written to the database in batches.
+
+A request never writes to the database. Counts and "last requested" times pile up here
+and a background task flushes them every few seconds (and once more on shutdown); a
+failed flush puts them back, so nothing is lost when the database is briefly busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_
+
+from flowkick.clock import Clock, day
+from flowkick.database import Database
+from flowkick.tables import FeedCache, Usage
+
+log = logging.getLogger("flowkick.usage")
+
+_FIELDS = ("requests", "cache_hits", "errors")
+
+
+class UsageCounter:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._counts: defaultdict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self._requested: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, client_id: int, *, hit: bool = False, error: bool = False) -> None:
+        counts = self._counts[(client_id, day(self.clock.now()))]
+        counts[0] += 1
+        counts[1] += hit
+        counts[2] += error
+
+    def requested(self, source_id: int, at: float) -> None:
+        self._requested[source_id] = at
+
+    def pending(self, client_id: int) -> dict[str, int]:
+        """Counts not yet flushed for a client, summed over days (for quotas and tests)."""
+        totals = [0, 0, 0]
+        for (cid, _), counts in self._counts.items():
+            if cid == client_id:
+                totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        return dict(zip(_FIELDS, totals, strict=True))
+
+    def start(self, interval: float) -> None:
+        self._task = asyncio.create_task(self._loop(interval), name="flowkick-usage")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.flush()
+
+    async def _loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001 - counts were put back; try again next time
+                log.exception("usage flush failed")
+
+    async def flush(self) -> None:
+        counts, self._counts = self._counts, defaultdict(lambda: [0, 0, 0])
+        requested, self._requested = self._requested, {}
+        if not counts and not requested:
+            return
+        try:
+            await self.db.write(lambda session: self._write(session, counts, requested))
+        except BaseException:
+            self._put_back(counts, requested)
+            raise
+
+    async def _write(self, session: AsyncSession, counts: dict[tuple[int, str], list[int]],
+                     requested: dict[int, float]) -> None:
+        if counts:
+            rows = [{"client_id": c, "day": d, **dict(zip(_FIELDS, v, strict=True))} for (c, d), v in counts.items()]
+            await session.execute(_upsert(self.db, rows))
+        for source_id, at in requested.items():
+            await session.execute(
+                update(FeedCache)
+                .where(FeedCache.source_id == source_id,
+                       or_(col(FeedCache.last_requested_at).is_(None), col(FeedCache.last_requested_at) < at))
+                .values(last_requested_at=at)
+            )
+
+    def _put_back(self, counts: dict[tuple[int, str], list[int]], requested: dict[int, float]) -> None:
+        for key, values in counts.items():
+            mine = self._counts[key]
+            for i, v in enumerate(values):
+                mine[i] += v
+        for source_id, at in requested.items():
+            self._requested[source_id] = max(at, self._requested.get(source_id, at))
+
+
+def _upsert(db: Database, rows: list[dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adds to the day's counters, atomically on both databases."""
+    insert = sqlite.insert if db.is_sqlite else postgresql.insert
+    statement = insert(Usage).values(rows)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["client_id", "day"],
+        set_={name: getattr(Usage, name) + getattr(excluded, name) for name in _FIELDS},
+    )
