@@ -21,7 +21,7 @@ from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
 from flowkick.readpath import Reader
 from flowkick.refresher import Refresher
-from flowkick.routes import api, pages, plugin
+from flowkick.routes import api, embed, pages, plugin
 from flowkick.settings import Settings
 from flowkick.sources import Source
 from flowkick.sources.demo import DemoSource
@@ -61,7 +61,7 @@ def create_app(
             await db.close()
 
     app = Starlette(
-        routes=[*api.routes, *pages.routes, *plugin.routes],
+        routes=[*api.routes, *embed.routes, *plugin.routes, *pages.routes],
         middleware=[Middleware(LimitRequestLine)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
