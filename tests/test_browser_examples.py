@@ -90,8 +90,7 @@ def test_no_js_page_shows_fragments_without_javascript(browser: Browser, demo: s
         page = context.new_page()
         page.goto(f"{demo}/examples/no-js.html")
         expected = api_items(demo, "google_reviews", {"limit": "6"}) + api_items(demo, "instagram", {"limit": "6"})
-        ids = page.locator("[data-item]").evaluate_all("els => els.map(e => e.dataset.item)") if False else [
-            el.get_attribute("data-item") for el in page.locator("[data-item]").all()]
+        ids = [el.get_attribute("data-item") for el in page.locator("[data-item]").all()]
         assert ids == [item["id"] for item in expected]
         assert page.locator("#title").evaluate("e => getComputedStyle(e).fontSize") == "32px"
     finally:

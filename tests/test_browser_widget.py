@@ -34,6 +34,20 @@ HOSTILE_TEXTS = [
 ]
 
 
+# Counts every way of parsing a string as HTML into the live page.
+HTML_SINK_SPY = """
+window.__htmlWrites = 0;
+for (const [proto, name] of [[Element.prototype, "innerHTML"], [Element.prototype, "outerHTML"],
+                             [ShadowRoot.prototype, "innerHTML"]]) {
+  const real = Object.getOwnPropertyDescriptor(proto, name);
+  Object.defineProperty(proto, name, { configurable: true, get() { return real.get.call(this); },
+    set(value) { window.__htmlWrites++; real.set.call(this, value); } });
+}
+const insert = Element.prototype.insertAdjacentHTML;
+Element.prototype.insertAdjacentHTML = function (...args) { window.__htmlWrites++; return insert.apply(this, args); };
+"""
+
+
 def hostile_item(n: int, text: str) -> dict[str, Any]:
     return {"id": f"instagram:hostile{n}", "platform": "instagram", "type": "image",
             "url": "javascript:window.__pwned = 5" if n == 0 else f"https://example.com/p/{n}",
@@ -67,8 +81,10 @@ def test_hostile_captions_show_as_text_and_run_nothing(browser: Browser, tmp_pat
     with live_app(demo_app(tmp_path / "f.db", {p: StaticSource(items) for p in items} | _static_rest())) as url:
         warm(url, ("instagram",))
         with open_tab(browser) as tab:
+            tab.page.add_init_script(HTML_SINK_SPY)
             host_page(tab, f"{url}/host.html", f'<script src="{url}/widget.js?key=pk_demo&platform=instagram"></script>')
             tab.wait_for_items(len(HOSTILE_TEXTS))
+            assert tab.page.evaluate("window.__htmlWrites") == 0
             texts = shadow_text(tab.page, "[data-item] .fk-text")
             assert texts == HOSTILE_TEXTS
             assert tab.page.evaluate("window.__pwned") is None
@@ -123,6 +139,24 @@ def test_carousel_scrolls_with_the_keyboard(browser: Browser, demo: str) -> None
         before = viewport.evaluate("el => el.scrollLeft")
         tab.page.keyboard.press("Enter")
         tab.page.wait_for_function("([el, x]) => el.scrollLeft > x", arg=[viewport.element_handle(), before])
+
+
+@pytest.mark.parametrize("query,ready", [
+    ("platform=instagram&limit=8&columns=4", "[data-item]"),
+    ("platform=tiktok&layout=carousel&columns=3", "[data-item]"),
+    ("platform=twitter&limit=4", "[data-item]"),
+    ("platform=google_reviews&limit=5&columns=2", "[data-item]"),
+    ("platform=google_reviews&layout=badge", ".fk-badge .fk-score"),
+    ("platforms=instagram,youtube&limit=5&columns=5&header=0&gap=20", "[data-item]"),
+])
+def test_reserved_space_keeps_the_content_below_still(browser: Browser, demo: str, query: str, ready: str) -> None:
+    with open_tab(browser) as tab:
+        host_page(tab, f"{demo}/host.html", f'<h1>Above</h1><script src="{demo}/widget.js?key=pk_demo&{query}">'
+                                            '</script><p id="below">Below the feed, in view from the start</p>')
+        tab.page.locator(ready).first.wait_for(state="attached")
+        tab.page.wait_for_load_state("networkidle")
+        assert tab.page.locator("#below").evaluate("e => e.getBoundingClientRect().top") < 800
+        assert tab.cls() == 0
 
 
 def test_dark_theme_applies(browser: Browser, demo: str) -> None:
