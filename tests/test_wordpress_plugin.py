@@ -19,15 +19,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from flowkick.clients import NewClient, create_client
 from flowkick.database import Database
-from tests.support.browser import StaticSource, demo_app, live_app
+from tests.support.browser import StaticSource, chromium, demo_app, live_app
 from tests.support.wordpress import ADMIN, WordPress, free_port, wordpress_site  # noqa: F401 (fixture)
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "wordpress-plugin" / "flowkick"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 OPTIONS = ("flowkick_server_url", "flowkick_default_key", "flowkick_cache_minutes")
 EDITOR = ("editor-emma", "editor-test-password")
 SUBSCRIBER = ("subscriber-sam", "subscriber-test-password")
@@ -166,10 +165,8 @@ def server_down(site: WordPress, restore_options: None) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
