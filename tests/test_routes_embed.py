@@ -142,9 +142,6 @@ def test_examples_refuse_paths_outside_their_folder(demo: httpx.Client) -> None:
 
 def test_examples_are_served_in_demo_mode_only(tmp_path: Path) -> None:
     settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'f.db'}", apify_token="apify_api_x")
-    app = create_app(settings, sources={})
-    if not any(getattr(r, "path", "") == "/widget.js" for r in app.router.routes):  # TEMPORARY, see browser.py
-        app.router.routes[0:0] = embed.routes
-    with live_app(app) as url:
+    with live_app(create_app(settings, sources={})) as url:
         assert httpx.get(f"{url}/examples/restaurant.html").status_code == 404
         assert httpx.get(f"{url}/widget.js").status_code == 200

@@ -175,11 +175,7 @@ def demo_app(database: Path, sources: Mapping[str, Source] | None = None) -> Any
     """The real app in demo mode (pk_demo on every platform) on its own SQLite file."""
     settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{database}", tick_seconds=0.2,
                                  max_concurrent_runs=len(PLATFORMS))
-    app = create_app(settings, sources=sources)
-    from flowkick.routes import embed  # TEMPORARY until app.py lists the embed routes
-    if not any(getattr(r, "path", "") == "/widget.js" for r in app.router.routes):
-        app.router.routes[0:0] = embed.routes
-    return app
+    return create_app(settings, sources=sources)
 
 
 class StaticSource:
