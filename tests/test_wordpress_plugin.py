@@ -91,6 +91,7 @@ class Pages:
     attributes: str
     wrong_key: str
     unknown_platform: str
+    no_platform: str
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,7 @@ def pages(site: WordPress, flowkick: FlowkickFeed) -> Pages:
         attributes=site.create_page("One item", '[flowkick platform="instagram" layout="list" limit="1" lang="es"]'),
         wrong_key=site.create_page("Wrong key", '<p>Opening hours</p>[flowkick platform="instagram" key="sk_wrong"]'),
         unknown_platform=site.create_page("Unknown platform", '<p>Opening hours</p>[flowkick platform="myspace"]'),
+        no_platform=site.create_page("No platform", "<p>Opening hours</p>[flowkick]"),
     )
 
 
@@ -264,7 +266,7 @@ def test_fragment_sanitizer_keeps_data_attributes_and_theme_properties(site: Wor
 # Errors: quiet for visitors, a notice for editors
 
 
-@pytest.mark.parametrize("name", ["wrong_key", "unknown_platform"])
+@pytest.mark.parametrize("name", ["wrong_key", "unknown_platform", "no_platform"])
 def test_visitors_get_the_page_without_a_broken_feed(name: str, pages: Pages, visitor: httpx.Client) -> None:
     answer = visitor.get(getattr(pages, name))
     assert answer.status_code == 200
@@ -273,7 +275,8 @@ def test_visitors_get_the_page_without_a_broken_feed(name: str, pages: Pages, vi
     assert "critical error" not in answer.text
 
 
-@pytest.mark.parametrize(("name", "code"), [("wrong_key", "unknown_key"), ("unknown_platform", "unknown_platform")])
+@pytest.mark.parametrize(("name", "code"), [
+    ("wrong_key", "unknown_key"), ("unknown_platform", "unknown_platform"), ("no_platform", "not_configured")])
 def test_editors_get_a_notice_naming_the_problem(name: str, code: str, pages: Pages, editor: httpx.Client) -> None:
     answer = editor.get(getattr(pages, name))
     assert f'<p class="flowkick-notice" role="status" data-flowkick-error="{code}">' in answer.text
@@ -392,7 +395,7 @@ def test_uninstall_removes_options_and_cached_feeds(site: WordPress, pages: Page
 
 def test_plugin_writes_nothing_to_the_debug_log(site: WordPress, pages: Pages, visitor: httpx.Client,
                                                editor: httpx.Client) -> None:
-    for url in (pages.shortcode, pages.block, pages.wrong_key, pages.unknown_platform):
+    for url in (pages.shortcode, pages.block, pages.wrong_key, pages.unknown_platform, pages.no_platform):
         visitor.get(url)
         editor.get(url)
     assert site.plugin_log_lines() == []
