@@ -124,7 +124,7 @@ class Refresher:
         free = self.settings.max_concurrent_runs - len(self._batches)
         if free <= 0:
             return
-        for batch in (await self._claimed_batches(None))[:free]:
+        for batch in await self._claimed_batches(None, limit=free):
             task = asyncio.create_task(self._run_batch(batch, None))
             self._batches.add(task)
             task.add_done_callback(self._batch_done)
@@ -172,18 +172,21 @@ class Refresher:
 
     # -- choosing work ------------------------------------------------------------------
 
-    async def _claimed_batches(self, platforms: set[str] | None) -> list[list[Due]]:
+    async def _claimed_batches(self, platforms: set[str] | None, limit: int | None = None) -> list[list[Due]]:
+        """Lease at most `limit` batches: a leased batch that does not run would block its sources."""
         due = await self._due(platforms)
         batches: list[list[Due]] = []
-        for batch in _batches(due, self.settings.batch_size):
+        for batch in _batches(due, self.settings.batch_size)[:limit]:
             claimed = await self._claim(batch)
             if claimed:
                 batches.append(claimed)
+        waiting = {d.source_id for d in due} - {d.source_id for b in batches for d in b}
+        self._requested &= waiting  # asked-for sources that must wait for a free slot stay asked for
         return batches
 
     async def _due(self, platforms: set[str] | None) -> list[Due]:
         now = self.clock.now()
-        requested, self._requested = self._requested, set()
+        requested = set(self._requested)
         active_since = now - self.settings.active_window_hours * 3600
         soon = now + self.settings.refresh_ahead_seconds
         fc = FeedCache

@@ -1,0 +1,12 @@
+"""Shared fixtures: every test module can use the fake Apify server and the app helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["tests.support.fake_apify.fixtures"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

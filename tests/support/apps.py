@@ -1,0 +1,108 @@
+"""The real app in-process, an injectable clock, and a scriptable stand-in for Apify.
+
+`ScriptedSource` replaces only what is outside the machine (the scraping service): it
+answers demo items unless told to fail, counts its calls, and can hold a fetch open so a
+test can look at the server while a refresh is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from flowkick.app import create_app
+from flowkick.platforms import PLATFORMS
+from flowkick.settings import Settings
+from flowkick.sources import FetchResult, HandleResult
+from flowkick.sources.demo import demo_items, demo_profile
+
+START = 1_790_000_000.0  # 2026-09-21, a fixed "now" for tests that inject time
+
+
+class FakeClock:
+    def __init__(self, now: float = START) -> None:
+        self.value = now
+
+    def now(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        self.value += seconds
+
+
+class ScriptedSource:
+    name = "scripted"
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.calls: list[tuple[str, list[str]]] = []
+        self.failing: str | None = None
+        self.failing_handles: dict[str, str] = {}
+        self.empty_handles: set[str] = set()
+        self.items: dict[str, list[dict[str, Any]]] = {}
+        self.gate: asyncio.Event | None = None
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def fetch(self, platform: str, handles: list[str], limit: int) -> FetchResult:
+        self.calls.append((platform, list(handles)))
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.failing:
+                return FetchResult(status="FAILED", error=self.failing)
+            return FetchResult(handles={h: self._result(platform, h, limit) for h in handles}, run_id="run-1")
+        finally:
+            self.in_flight -= 1
+
+    def _result(self, platform: str, handle: str, limit: int) -> HandleResult:
+        if handle in self.failing_handles:
+            return HandleResult(error=self.failing_handles[handle])
+        if handle in self.empty_handles:
+            return HandleResult()
+        items = self.items.get(handle) or demo_items(platform, handle, limit, self.clock.now())
+        return HandleResult(items=items, profile=demo_profile(platform, handle))
+
+
+def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test app: its own SQLite file, no Apify token, quick ticks."""
+    values: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'flowkick.db'}", "tick_seconds": 0.05}
+    values.update(overrides)
+    return Settings.from_env({}, **values)
+
+
+def scripted_app(tmp_path: Path, source: ScriptedSource | None = None, **overrides: Any) -> Starlette:
+    source = source or ScriptedSource()
+    return create_app(settings_for(tmp_path, **overrides), clock=source.clock,
+                      sources=dict.fromkeys(PLATFORMS, source))
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (database, refresher, usage flusher) and an HTTP client."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def until(condition: Any, *, attempts: int = 400) -> None:
+    """Yield to the app until `condition()` holds; fails after a bounded number of tries."""
+    for _ in range(attempts):
+        if await _call(condition):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never became true")
+
+
+async def _call(condition: Any) -> Any:
+    result = condition()
+    return await result if asyncio.iscoroutine(result) else result
