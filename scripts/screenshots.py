@@ -14,13 +14,14 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from tests.support.browser import build_react, chromium, demo_app, live_app, open_tab, warm
+from tests.support.browser import VIEWPORT, build_react, chromium, demo_app, live_app, open_tab, warm
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
 # page name -> (path under /examples/, items it shows once loaded)
 PAGES = {"restaurant": ("restaurant.html", 20), "agency": ("agency.html", 24),
          "react": ("react/", 6), "no-js": ("no-js.html", 12)}
+MAX_HEIGHT = 2400  # px: the top of long pages is what the README needs
 
 
 def shoot(browser: Browser, base_url: str, out: Path = OUT) -> list[Path]:
@@ -34,7 +35,9 @@ def shoot(browser: Browser, base_url: str, out: Path = OUT) -> list[Path]:
                 tab.wait_for_items(items)
                 tab.page.wait_for_load_state("networkidle")
                 target = out / f"{name}-{scheme}.png"
-                tab.page.screenshot(path=str(target), full_page=True, animations="disabled")
+                height = min(MAX_HEIGHT, tab.page.evaluate("document.documentElement.scrollHeight"))
+                tab.page.screenshot(path=str(target), full_page=True, animations="disabled",
+                                    clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
                 written.append(target)
     return written
 

@@ -164,7 +164,7 @@ def test_dark_theme_applies(browser: Browser, demo: str) -> None:
         tab.page.goto(f"{demo}/examples/agency.html")
         tab.wait_for_items(8)
         assert computed(tab.page, ".flowkick.fk-theme-dark", "background-color") == "rgb(22, 22, 22)"
-        assert computed(tab.page, ".flowkick.fk-theme-light", "background-color") == "rgb(255, 255, 255)"
+        assert computed(tab.page, ".flowkick.fk-theme-auto", "background-color") == "rgb(255, 255, 255)"
 
 
 def test_auto_theme_follows_the_visitor(browser: Browser, demo: str) -> None:
