@@ -21,10 +21,22 @@ from flowkick.tables import SchemaVersion  # importing the module registers ever
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# version reached -> statements that bring the previous version there (none yet: v1 is created whole).
-MIGRATIONS: dict[int, list[str]] = {}
+# version reached -> statements that bring the previous version there.
+MIGRATIONS: dict[int, list[str]] = {
+    2: [  # key rotation with a grace period, client-wide moderation, pinned items
+        "ALTER TABLE client ADD COLUMN previous_publishable_key_hash VARCHAR",
+        "ALTER TABLE client ADD COLUMN previous_publishable_expires_at FLOAT",
+        "ALTER TABLE client ADD COLUMN previous_secret_key_hash VARCHAR",
+        "ALTER TABLE client ADD COLUMN previous_secret_expires_at FLOAT",
+        "ALTER TABLE client ADD COLUMN keyword_filter JSON NOT NULL DEFAULT '[]'",
+        "ALTER TABLE client ADD COLUMN min_rating INTEGER",
+        "ALTER TABLE client_source ADD COLUMN pinned_ids JSON NOT NULL DEFAULT '[]'",
+        "CREATE INDEX ix_client_previous_publishable_key_hash ON client (previous_publishable_key_hash)",
+        "CREATE INDEX ix_client_previous_secret_key_hash ON client (previous_secret_key_hash)",
+    ],
+}
 
 _BUSY_MARKERS = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
 

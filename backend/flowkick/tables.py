@@ -28,6 +28,14 @@ class Client(SQLModel, table=True):
     publishable_key_hash: str = Field(unique=True, index=True)
     secret_key_hash: str = Field(unique=True, index=True)
     created_at: float
+    # Key rotation: the replaced key keeps working until its expiry (the grace period).
+    previous_publishable_key_hash: str | None = Field(default=None, index=True)
+    previous_publishable_expires_at: float | None = None
+    previous_secret_key_hash: str | None = Field(default=None, index=True)
+    previous_secret_expires_at: float | None = None
+    # Moderation for every feed of the client: blocked words and a minimum review rating.
+    keyword_filter: list[str] = _json([])
+    min_rating: int | None = None
 
 
 class Source(SQLModel, table=True):
@@ -50,6 +58,7 @@ class ClientSource(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id", primary_key=True, index=True)
     min_rating: int | None = None
     hidden_ids: list[str] = _json([])
+    pinned_ids: list[str] = _json([])
     created_at: float
 
 

@@ -1,0 +1,145 @@
+"""Quotas: a per-key burst limit and a per-client monthly request count, all in memory.
+
+    Burst     a token bucket per key (`burst_per_second` tokens a second, at most
+              `burst_capacity` saved up); an empty bucket answers 429 with Retry-After.
+    Monthly   requests this month = the database's flushed total, read once per client and
+              month, plus what this process has counted since. Over the plan's limit a
+              `freeze` plan keeps serving its last items while the refresher skips the
+              client's sources (no more Apify cost); a `block` plan answers 429.
+
+A request costs dictionary lookups only; the one database read is a client's first
+request of the month in this process.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cachetools import LRUCache
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from flowkick.clock import Clock
+from flowkick.database import Database
+from flowkick.errors import TooManyRequests
+from flowkick.plans import Plan, Plans
+from flowkick.tables import Usage
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """What the X-RateLimit-* headers say after a request was counted."""
+
+    limit: int
+    remaining: int
+    reset: int  # Unix seconds when the month's count starts again
+
+    def headers(self) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
+                "X-RateLimit-Reset": str(self.reset)}
+
+
+@dataclass
+class _Month:
+    month: str
+    used: int
+    plan: str
+
+
+class TokenBucket:
+    """Per-key buckets; an evicted (long idle) key simply starts again with a full bucket."""
+
+    def __init__(self, rate: float, capacity: int, clock: Clock) -> None:
+        self.rate = rate
+        self.capacity = max(1, capacity)
+        self.clock = clock
+        self._buckets: LRUCache[str, tuple[float, float]] = LRUCache(maxsize=100_000)
+
+    def take(self, key: str) -> float:
+        """Spend one token: 0 when allowed, else the seconds until a token is back."""
+        if self.rate <= 0:
+            return 0.0
+        now = self.clock.now()
+        tokens, then = self._buckets.get(key, (float(self.capacity), now))
+        tokens = min(self.capacity, tokens + (now - then) * self.rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+        self._buckets[key] = (tokens - 1, now)
+        return 0.0
+
+
+class Quotas:
+    def __init__(self, db: Database, clock: Clock, plans: Plans, bucket: TokenBucket) -> None:
+        self.db = db
+        self.clock = clock
+        self.plans = plans
+        self.bucket = bucket
+        self._months: dict[int, _Month] = {}
+
+    async def admit(self, client_id: int, plan_name: str, key_digest: str) -> QuotaState | None:
+        """Count one feed request, or raise TooManyRequests; the state feeds the headers."""
+        plan = self.plans[plan_name]
+        self.check_burst(plan, key_digest)
+        entry = await self._entry(client_id, plan_name)
+        reset = month_reset(self.clock.now())
+        if plan.over_limit == "block" and plan.over(entry.used + 1):
+            state = QuotaState(plan.monthly_requests or 0, 0, reset)
+            raise TooManyRequests("this client's monthly request quota is used up", code="quota_exceeded",
+                                  headers={**state.headers(), "Retry-After": str(max(1, reset - int(self.clock.now())))})
+        entry.used += 1
+        if plan.monthly_requests is None:
+            return None
+        return QuotaState(plan.monthly_requests, max(0, plan.monthly_requests - entry.used), reset)
+
+    def check_burst(self, plan: Plan, key_digest: str) -> None:
+        if not plan.burst:
+            return
+        wait = self.bucket.take(key_digest)
+        if wait > 0:
+            raise TooManyRequests("too many requests in a short time; slow down", code="rate_limited",
+                                  headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+    async def month_to_date(self, client_id: int, plan_name: str) -> int:
+        return (await self._entry(client_id, plan_name)).used
+
+    def frozen(self) -> set[int]:
+        """Clients whose monthly quota is spent: the refresher leaves their sources alone."""
+        month = month_of(self.clock.now())
+        return {client_id for client_id, entry in self._months.items()
+                if entry.month == month and self.plans[entry.plan].spent(entry.used)}
+
+    def forget(self, client_id: int) -> None:
+        """Read the count from the database again (after a client's usage was reset or deleted)."""
+        self._months.pop(client_id, None)
+
+    async def _entry(self, client_id: int, plan_name: str) -> _Month:
+        month = month_of(self.clock.now())
+        entry = self._months.get(client_id)
+        if entry is None or entry.month != month:
+            flushed = await self.db.read(lambda s: _flushed_total(s, client_id, month))
+            entry = self._months.get(client_id)  # another request may have loaded it meanwhile
+            if entry is None or entry.month != month:
+                entry = self._months[client_id] = _Month(month, flushed, plan_name)
+        entry.plan = plan_name
+        return entry
+
+
+async def _flushed_total(session: AsyncSession, client_id: int, month: str) -> int:
+    total = await session.execute(select(func.coalesce(func.sum(Usage.requests), 0))
+                                  .where(Usage.client_id == client_id, col(Usage.day).startswith(month)))
+    return int(total.scalar_one())
+
+
+def month_of(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m")
+
+
+def month_reset(timestamp: float) -> int:
+    """The first second of the next month (UTC)."""
+    now = datetime.fromtimestamp(timestamp, UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp())
