@@ -47,6 +47,15 @@ class Settings:
     ttl_twitter: int = setting(900, "Seconds X posts stay fresh.")
     ttl_youtube: int = setting(3600, "Seconds YouTube videos stay fresh.")
     ttl_facebook: int = setting(3600, "Seconds Facebook posts stay fresh.")
+    plans: str = setting("", 'Plan limits as JSON over the defaults, e.g. {"starter": {"monthly_requests": 50000, '
+                             '"over_limit": "block"}}; keys: monthly_requests, max_sources, min_refresh_seconds, '
+                             'over_limit (freeze|block), burst.')
+    burst_per_second: float = setting(20.0, "Requests a second one API key may make on average (token bucket); "
+                                            "0 turns the burst limit off.")
+    burst_capacity: int = setting(40, "Requests one API key may make at once before the burst limit answers 429.")
+    key_grace_hours: float = setting(24.0, "How long a rotated key keeps working next to its replacement.")
+    admin_session_hours: float = setting(12.0, "How long an /admin login lasts.")
+    admin_login_attempts: int = setting(5, "Failed /admin logins allowed per address in 15 minutes.")
 
     @property
     def demo_mode(self) -> bool:
