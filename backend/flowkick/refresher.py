@@ -5,6 +5,12 @@ or expired and just requested), groups them by platform into batches, claims the
 a lease (so several processes on one database never fetch a source twice) and runs each
 batch through the platform's source, at most `max_concurrent_runs` at once. A failed
 handle keeps its last good items and backs off exponentially with jitter on its own.
+
+A source that runs remote jobs (Apify) implements `RunSource`: the refresher records the
+job's id in the batch's `refresh_run` row as soon as it starts, so a run a stopped
+process left behind (INTERRUPTED, with a run id, started less than `lease_seconds` ago)
+is re-attached by the next process, which collects that run's data instead of paying for
+a new one, and stores it only into handles not refreshed since the run started.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from sqlalchemy import and_, exists, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,11 +43,40 @@ Progress = Callable[[str, int, int], None]  # platform, handles done, handles du
 Report = Callable[[str, int], None]  # platform, handles just finished
 
 
+class RunStarted(NamedTuple):
+    run_id: str
+    dataset_id: str | None
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """A source whose fetch is a remote run that outlives this process: started, then collected."""
+
+    name: str
+
+    async def start_run(self, platform: str, handles: list[str], limit: int) -> RunStarted: ...
+
+    async def collect_run(self, platform: str, handles: list[str], limit: int, run_id: str) -> FetchResult:
+        """Wait for the run and read its results; status LOST when the run is unknown."""
+        ...
+
+
 @dataclass(frozen=True)
 class Due:
     source_id: int
     platform: str
     handle: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """An interrupted run re-attached by this process, and the handles still waiting for it."""
+
+    row_id: int
+    run_id: str
+    platform: str
+    handles: list[str]
+    batch: list[Due]
 
 
 @dataclass
@@ -94,6 +130,10 @@ class Refresher:
             self._requested.add(source_id)
             self._wake.set()
 
+    def wake(self) -> None:
+        """Something finished elsewhere (a webhook for an interrupted run): look for work now."""
+        self._wake.set()
+
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="flowkick-refresher")
 
@@ -124,10 +164,17 @@ class Refresher:
         free = self.settings.max_concurrent_runs - len(self._batches)
         if free <= 0:
             return
-        for batch in await self._claimed_batches(None, limit=free):
-            task = asyncio.create_task(self._run_batch(batch, None))
-            self._batches.add(task)
-            task.add_done_callback(self._batch_done)
+        resumes = await self._claimed_resumes(None, free)
+        for resume in resumes:
+            self._spawn(self._resume(resume, None))
+        if free > len(resumes):
+            for batch in await self._claimed_batches(None, limit=free - len(resumes)):
+                self._spawn(self._run_batch(batch, None))
+
+    def _spawn(self, work: Coroutine[Any, Any, PassSummary]) -> None:
+        task = asyncio.create_task(work)
+        self._batches.add(task)
+        task.add_done_callback(self._batch_done)
 
     def _batch_done(self, task: asyncio.Task[PassSummary]) -> None:
         self._batches.discard(task)
@@ -136,11 +183,13 @@ class Refresher:
     # -- one pass (CLI, tests) ----------------------------------------------------------
 
     async def run_once(self, platforms: Iterable[str] | None = None, progress: Progress | None = None) -> PassSummary:
-        """Fetch everything due now and wait for it."""
-        batches = await self._claimed_batches(set(platforms) if platforms else None)
+        """Collect interrupted runs, fetch everything due now, and wait for it all."""
+        wanted = set(platforms) if platforms else None
+        resumes = await self._claimed_resumes(wanted)
+        batches = await self._claimed_batches(wanted)
         totals: dict[str, int] = {}
-        for batch in batches:
-            totals[batch[0].platform] = totals.get(batch[0].platform, 0) + len(batch)
+        for platform, size in [(r.platform, len(r.batch)) for r in resumes] + [(b[0].platform, len(b)) for b in batches]:
+            totals[platform] = totals.get(platform, 0) + size
         done = dict.fromkeys(totals, 0)
 
         def report(platform: str, handles: int) -> None:
@@ -149,12 +198,17 @@ class Refresher:
                 progress(platform, done[platform], totals[platform])
 
         summary = PassSummary()
-        for result in await asyncio.gather(*(self._run_batch(b, report) for b in batches)):
+        work = [*(self._resume(r, report) for r in resumes), *(self._run_batch(b, report) for b in batches)]
+        for result in await asyncio.gather(*work):
             summary.merge(result)
         return summary
 
     async def recover(self) -> None:
-        """After a crash: close the runs and free the leases of processes that are gone."""
+        """After a crash: close the runs and free the leases of processes that are gone.
+
+        Their runs become INTERRUPTED; those with a run id are re-attached by the next tick
+        or pass (`_claimed_resumes`).
+        """
         async def work(session: AsyncSession) -> None:
             running = (await session.execute(select(RefreshRun).where(RefreshRun.status == "RUNNING"))).scalars()
             dead = {run.owner for run in running if _owner_is_dead(run.owner, self.owner)}
@@ -230,6 +284,47 @@ class Refresher:
         owned = await self.db.write(work)
         return [d for d in batch if d.source_id in owned]
 
+    async def _claimed_resumes(self, platforms: set[str] | None, limit: int | None = None) -> list[Resume]:
+        """Interrupted runs with a run id, young enough to collect, claimed for this process."""
+        runnable = [p for p, s in self.sources.items() if isinstance(s, RunSource) and (not platforms or p in platforms)]
+        query = (
+            select(RefreshRun)
+            .where(RefreshRun.status == "INTERRUPTED", col(RefreshRun.run_id).is_not(None),
+                   RefreshRun.started_at >= self.clock.now() - self.settings.lease_seconds,
+                   col(RefreshRun.platform).in_(runnable))
+            .order_by(col(RefreshRun.started_at))
+            .limit(limit)
+        )
+        rows = (await self.db.read(lambda s: s.execute(query))).scalars().all()
+        resumes = []
+        for row in rows:
+            assert row.id is not None and row.run_id is not None
+            if await self._claim_run(row.id):
+                batch = await self._claim(await self._still_waiting(row))
+                resumes.append(Resume(row.id, row.run_id, row.platform, list(row.handles), batch))
+        return resumes
+
+    async def _claim_run(self, row_id: int) -> bool:
+        """Take over an interrupted run; False when another process was quicker."""
+        async def work(session: AsyncSession) -> bool:
+            claimed = await session.execute(
+                update(RefreshRun).where(col(RefreshRun.id) == row_id, RefreshRun.status == "INTERRUPTED")
+                .values(status="RUNNING", owner=self.owner, error=None, finished_at=None))
+            return bool(getattr(claimed, "rowcount", 0) == 1)
+
+        return await self.db.write(work)
+
+    async def _still_waiting(self, run: RefreshRun) -> list[Due]:
+        """The run's handles not stored since it started: only they may take its data."""
+        query = (
+            select(FeedCache.source_id, SourceRow.platform, SourceRow.handle)
+            .join(SourceRow, col(SourceRow.id) == FeedCache.source_id)
+            .where(SourceRow.platform == run.platform, col(SourceRow.handle).in_(run.handles),
+                   or_(col(FeedCache.fetched_at).is_(None), col(FeedCache.fetched_at) < run.started_at))
+        )
+        rows = await self.db.read(lambda s: s.execute(query))
+        return [Due(*row) for row in rows.all()]
+
     # -- running a batch ----------------------------------------------------------------
 
     async def _run_batch(self, batch: list[Due], report: Report | None) -> PassSummary:
@@ -237,19 +332,51 @@ class Refresher:
         handles = [d.handle for d in batch]
         source = self.sources[platform]
         async with self._slots:
-            run_id = await self._record_start(platform, source.name, handles)
-            try:
-                result = await source.fetch(platform, handles, self.settings.items_per_source)
-            except asyncio.CancelledError:
-                await self._store(batch, FetchResult(status="INTERRUPTED", error="the server stopped"), run_id)
-                raise
-            except Exception as exc:  # noqa: BLE001 - any source failure is recorded, never fatal
-                log.warning("%s fetch failed: %s", platform, exc)
-                result = FetchResult(status="FAILED", error=f"{type(exc).__name__}: {exc}")
-            summary = await self._store(batch, result, run_id)
+            row_id = await self._record_start(platform, source.name, handles)
+            summary = await self._collect(platform, batch, row_id, lambda: self._fetch(source, platform, handles, row_id))
         if report:
             report(platform, len(batch))
         return summary
+
+    async def _resume(self, resume: Resume, report: Report | None) -> PassSummary:
+        source = self.sources[resume.platform]
+        assert isinstance(source, RunSource)
+        limit = self.settings.items_per_source
+        async with self._slots:
+            summary = await self._collect(resume.platform, resume.batch, resume.row_id,
+                                          lambda: source.collect_run(resume.platform, resume.handles, limit, resume.run_id))
+        if report:
+            report(resume.platform, len(resume.batch))
+        return summary
+
+    async def _collect(self, platform: str, batch: list[Due], row_id: int,
+                       fetch: Callable[[], Awaitable[FetchResult]]) -> PassSummary:
+        """Await the fetch and store its outcome, whatever happens to it."""
+        try:
+            result = await fetch()
+        except asyncio.CancelledError:
+            await self._store(platform, batch, FetchResult(status="INTERRUPTED", error="the server stopped"), row_id)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any source failure is recorded, never fatal
+            log.warning("%s fetch failed: %s", platform, exc)
+            result = FetchResult(status="FAILED", error=f"{type(exc).__name__}: {exc}")
+        return await self._store(platform, batch, result, row_id)
+
+    async def _fetch(self, source: Source, platform: str, handles: list[str], row_id: int) -> FetchResult:
+        """A run source's run id is on record before its wait begins, so a restart can re-attach."""
+        limit = self.settings.items_per_source
+        if not isinstance(source, RunSource):
+            return await source.fetch(platform, handles, limit)
+        started = await source.start_run(platform, handles, limit)
+        await asyncio.shield(self._record_run_id(row_id, started))
+        return await source.collect_run(platform, handles, limit, started.run_id)
+
+    async def _record_run_id(self, row_id: int, started: RunStarted) -> None:
+        async def work(session: AsyncSession) -> None:
+            await session.execute(update(RefreshRun).where(col(RefreshRun.id) == row_id)
+                                  .values(run_id=started.run_id, dataset_id=started.dataset_id))
+
+        await self.db.write(work)
 
     async def _record_start(self, platform: str, source_name: str, handles: list[str]) -> int:
         async def work(session: AsyncSession) -> int:
@@ -262,11 +389,11 @@ class Refresher:
 
         return await self.db.write(work)
 
-    async def _store(self, batch: list[Due], result: FetchResult, run_row_id: int) -> PassSummary:
+    async def _store(self, platform: str, batch: list[Due], result: FetchResult, run_row_id: int) -> PassSummary:
         """Write every handle's outcome and the run's audit row in one transaction."""
         now = self.clock.now()
         summary = PassSummary(runs=1, skipped=result.skipped, cost_usd=result.cost_usd or 0.0,
-                              platforms={batch[0].platform: 1})
+                              platforms={platform: 1})
 
         async def work(session: AsyncSession) -> None:
             for due in batch:
@@ -279,7 +406,8 @@ class Refresher:
             run = await session.get(RefreshRun, run_row_id)
             assert run is not None
             run.status, run.error, run.finished_at = result.status, result.error, now
-            run.run_id, run.dataset_id, run.cost_usd = result.run_id, result.dataset_id, result.cost_usd
+            run.run_id, run.dataset_id = result.run_id or run.run_id, result.dataset_id or run.dataset_id
+            run.cost_usd = result.cost_usd
             run.item_count, run.skipped = summary.items, result.skipped
 
         await self.db.write(work)

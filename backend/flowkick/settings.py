@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
+from flowkick.sources.actors import ACTORS
+
 _TYPES = {"str": str, "int": int, "float": float}
 _FALLBACK_ENV = {"apify_token": "APIFY_TOKEN"}
 
@@ -47,6 +49,18 @@ class Settings:
     ttl_twitter: int = setting(900, "Seconds X posts stay fresh.")
     ttl_youtube: int = setting(3600, "Seconds YouTube videos stay fresh.")
     ttl_facebook: int = setting(3600, "Seconds Facebook posts stay fresh.")
+    apify_run_timeout_seconds: int = setting(600, "Longest an actor run may take; Apify stops it there (TIMED-OUT).")
+    apify_poll_seconds: float = setting(30.0, "How often a running actor run is checked; its webhook ends the wait "
+                                              "sooner when FLOWKICK_PUBLIC_URL is set.")
+    apify_retry_delay_seconds: float = setting(0.5, "First pause before a rate-limited or failed Apify request is "
+                                                    "retried (4 retries, the pause doubles each time).")
+    actor_instagram: str = setting(ACTORS["instagram"].default_actor_id, "Apify actor fetching Instagram posts.")
+    actor_tiktok: str = setting(ACTORS["tiktok"].default_actor_id, "Apify actor fetching TikTok videos.")
+    actor_google_reviews: str = setting(ACTORS["google_reviews"].default_actor_id,
+                                        "Apify actor fetching Google reviews.")
+    actor_twitter: str = setting(ACTORS["twitter"].default_actor_id, "Apify actor fetching X posts.")
+    actor_youtube: str = setting(ACTORS["youtube"].default_actor_id, "Apify actor fetching YouTube videos.")
+    actor_facebook: str = setting(ACTORS["facebook"].default_actor_id, "Apify actor fetching Facebook posts.")
     plans: str = setting("", 'Plan limits as JSON over the defaults, e.g. {"starter": {"monthly_requests": 50000, '
                              '"over_limit": "block"}}; keys: monthly_requests, max_sources, min_refresh_seconds, '
                              'over_limit (freeze|block), burst.')
@@ -64,6 +78,10 @@ class Settings:
 
     def ttl(self, platform: str) -> int:
         return int(getattr(self, f"ttl_{platform}"))
+
+    def actor(self, platform: str) -> str:
+        """The Apify actor run for `platform` (the `actor_<platform>` setting)."""
+        return str(getattr(self, f"actor_{platform}"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
