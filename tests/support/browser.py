@@ -173,8 +173,7 @@ def live_app(app: Any) -> Iterator[str]:
 
 def demo_app(database: Path, sources: Mapping[str, Source] | None = None) -> Any:
     """The real app in demo mode (pk_demo on every platform) on its own SQLite file."""
-    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{database}", tick_seconds=0.2,
-                                 max_concurrent_runs=len(PLATFORMS))
+    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{database}", tick_seconds=0.2)
     return create_app(settings, sources=sources)
 
 
