@@ -80,10 +80,10 @@ class Quotas:
         self.bucket = bucket
         self._months: dict[int, _Month] = {}
 
-    async def admit(self, client_id: int, plan_name: str, key_digest: str) -> QuotaState | None:
-        """Count one feed request, or raise TooManyRequests; the state feeds the headers."""
+    async def admit(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
+        """Count one feed request made with one of the client's keys, or raise TooManyRequests."""
         plan = self.plans[plan_name]
-        self.check_burst(plan, key_digest)
+        self.check_burst(plan, f"{client_id}:{key_kind}")
         entry = await self._entry(client_id, plan_name)
         reset = month_reset(self.clock.now())
         if plan.over_limit == "block" and plan.over(entry.used + 1):
@@ -95,10 +95,10 @@ class Quotas:
             return None
         return QuotaState(plan.monthly_requests, max(0, plan.monthly_requests - entry.used), reset)
 
-    def check_burst(self, plan: Plan, key_digest: str) -> None:
+    def check_burst(self, plan: Plan, key: str) -> None:
         if not plan.burst:
             return
-        wait = self.bucket.take(key_digest)
+        wait = self.bucket.take(key)
         if wait > 0:
             raise TooManyRequests("too many requests in a short time; slow down", code="rate_limited",
                                   headers={"Retry-After": str(max(1, math.ceil(wait)))})
