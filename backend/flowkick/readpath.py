@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 from starlette.requests import Request
 
-from flowkick import keys
+from flowkick import keys, moderation, origins
 from flowkick.clock import Clock, iso
 from flowkick.database import Database
 from flowkick.errors import BadParameter, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
+from flowkick.plans import Plans
 from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
+from flowkick.quotas import Quotas, QuotaState, TokenBucket
 from flowkick.refresher import Refresher
 from flowkick.settings import Settings
 from flowkick.tables import Client, ClientSource, Source
@@ -47,6 +49,7 @@ class Tracked:
     handle: str
     min_rating: int | None = None
     hidden_ids: frozenset[str] = frozenset()
+    pinned_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class ClientView:
     origins: tuple[str, ...]
     key_kind: keys.KeyKind
     sources: Mapping[str, tuple[Tracked, ...]]
+    keywords: tuple[str, ...] = ()
+    min_rating: int | None = None
+    key_expires_at: float | None = None  # set for a rotated-out key in its grace period
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class FeedView:
     retry_after: int | None
     max_age: int
     build: Callable[[], dict[str, Any]] = field(repr=False)
+    quota: QuotaState | None = None
 
     @cached_property
     def envelope(self) -> dict[str, Any]:
@@ -84,12 +91,14 @@ class FeedView:
 
 class Reader:
     def __init__(self, db: Database, settings: Settings, clock: Clock, refresher: Refresher,
-                 usage: UsageCounter) -> None:
+                 usage: UsageCounter, quotas: Quotas | None = None) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.refresher = refresher
         self.usage = usage
+        self.quotas = quotas or Quotas(db, clock, Plans(settings.plans),
+                                       TokenBucket(settings.burst_per_second, settings.burst_capacity, clock))
         self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=30)
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
         self._feeds: TTLCache[int, FeedSnapshot] = TTLCache(maxsize=200_000, ttl=settings.memory_ttl_seconds)
@@ -110,6 +119,7 @@ class Reader:
     async def view(self, request: Request, platform_name: str) -> FeedView:
         """One source's feed, for GET /api/v1/social/{platform} and /embed/{platform}."""
         client = await self.client(request)
+        quota = await self.quotas.admit(client.id, client.plan, client.key_kind)
         params = feed_params(request)
         platform = _platform(platform_name)
         tracked = _pick(client, platform, params.handle)
@@ -117,20 +127,22 @@ class Reader:
         now = self.clock.now()
         stale = self._note_request(snapshot, now)
         base = self._base_url(request)
-        min_rating = _max_optional(params.min_rating, tracked.min_rating)
+        rules = _rules(client, tracked, params.min_rating)
         pending = snapshot.status == "pending"
         return FeedView(
             client=client,
             status_code=202 if pending else 200,
-            cache_key=(tracked.source_id, snapshot.version, stale, params.limit, min_rating, tracked.hidden_ids, base),
+            cache_key=(tracked.source_id, snapshot.version, stale, params.limit, rules, base),
             retry_after=PENDING_RETRY_AFTER if pending else None,
             max_age=self._max_age(snapshot, now),
-            build=lambda: _envelope(tracked, snapshot, stale, params.limit, min_rating, base),
+            build=lambda: _envelope(tracked, snapshot, stale, params.limit, rules, base),
+            quota=quota,
         )
 
     async def wall_view(self, request: Request, platform_names: list[str] | None) -> FeedView:
         """Every requested platform of the client merged into one newest-first wall."""
         client = await self.client(request)
+        quota = await self.quotas.admit(client.id, client.plan, client.key_kind)
         params = feed_params(request)
         platforms = [_platform(p) for p in platform_names] if platform_names else list(client.sources)
         tracked = [t for p in platforms for t in client.sources.get(p, ()) if not params.handle or t.handle == params.handle]
@@ -141,14 +153,15 @@ class Reader:
         stales = tuple(self._note_request(s, now) for _, s in parts)
         base = self._base_url(request)
         pending = all(s.status == "pending" for _, s in parts)
+        rules = tuple(_rules(client, t, params.min_rating) for t, _ in parts)
         return FeedView(
             client=client,
             status_code=202 if pending else 200,
-            cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), stales, params.limit,
-                       params.min_rating, base),
+            cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit, base),
             retry_after=PENDING_RETRY_AFTER if pending else None,
             max_age=min(self._max_age(s, now) for _, s in parts),
-            build=lambda: _wall(platforms, parts, stales, params, base),
+            build=lambda: _wall(platforms, parts, rules, stales, params, base),
+            quota=quota,
         )
 
     def json_body(self, view: FeedView) -> tuple[bytes, str, bool]:
@@ -164,7 +177,13 @@ class Reader:
     # -- clients ------------------------------------------------------------------------------
 
     async def client(self, request: Request) -> ClientView:
-        key = api_key(request)
+        """The key's client, refused when inactive, rotated out, or used on a page outside its origins."""
+        client = await self.resolve(api_key(request))
+        origins.enforce(request, client.origins, client.key_kind)
+        return client
+
+    async def resolve(self, key: str) -> ClientView:
+        """The client a key belongs to, from memory after the first lookup."""
         digest = keys.hash_key(key)
         client = self._clients.get(digest)
         if client is None:
@@ -177,6 +196,8 @@ class Reader:
             self._clients[digest] = client
         if not client.active:
             raise Forbidden("this client is inactive", code="client_inactive")
+        if client.key_expires_at is not None and self.clock.now() >= client.key_expires_at:
+            raise Unauthorized("this key was replaced and its grace period is over", code="key_expired")
         return client
 
     # -- internals -----------------------------------------------------------------------------
@@ -272,25 +293,19 @@ def _pick(client: ClientView, platform: str, handle: str | None) -> Tracked:
     return tracked[0]
 
 
-def _max_optional(a: int | None, b: int | None) -> int | None:
-    return max((v for v in (a, b) if v is not None), default=None)
+def _max_optional(*values: int | None) -> int | None:
+    return max((v for v in values if v is not None), default=None)
 
 
-def _visible(items: Iterable[dict[str, Any]], min_rating: int | None, hidden: frozenset[str]) -> list[dict[str, Any]]:
-    """Hidden items never show; a minimum rating filters reviews and leaves other posts alone."""
-    return [i for i in items if i.get("id") not in hidden and _rated_enough(i, min_rating)]
+def _rules(client: ClientView, tracked: Tracked, min_rating: int | None) -> moderation.Rules:
+    """The client's moderation of one source: the strictest of the three minimum ratings applies."""
+    return moderation.Rules(hidden=tracked.hidden_ids, pinned=tracked.pinned_ids, keywords=client.keywords,
+                            min_rating=_max_optional(min_rating, tracked.min_rating, client.min_rating))
 
 
-def _rated_enough(item: dict[str, Any], min_rating: int | None) -> bool:
-    if min_rating is None or item.get("type") != "review":
-        return True
-    rating = item.get("rating")
-    return isinstance(rating, int | float) and rating >= min_rating
-
-
-def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, limit: int, min_rating: int | None,
+def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, limit: int, rules: moderation.Rules,
               base: str) -> dict[str, Any]:
-    items = _visible(snapshot.items, min_rating, tracked.hidden_ids)[:limit]
+    items = moderation.visible(snapshot.items, rules)[:limit]
     return {
         "platform": tracked.platform,
         "handle": tracked.handle,
@@ -303,10 +318,11 @@ def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, limit: int,
     }
 
 
-def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], stales: tuple[bool, ...],
-          params: FeedParams, base: str) -> dict[str, Any]:
-    items = [i for t, s in parts for i in _visible(s.items, _max_optional(params.min_rating, t.min_rating), t.hidden_ids)]
+def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], rules: tuple[moderation.Rules, ...],
+          stales: tuple[bool, ...], params: FeedParams, base: str) -> dict[str, Any]:
+    items = [i for (_, s), r in zip(parts, rules, strict=True) for i in moderation.visible(s.items, r)]
     items.sort(key=lambda i: i.get("published_at") or "", reverse=True)
+    items = moderation.pinned_first(items, [p for r in rules for p in r.pinned])
     statuses = {s.status for _, s in parts}
     return {
         "platforms": platforms,
@@ -331,12 +347,14 @@ def _absolute(value: Any, base: str) -> Any:
 
 async def _load_client(session: AsyncSession, key: str, digest: str) -> ClientView | None:
     client = (await session.execute(select(Client).where(
-        or_(Client.publishable_key_hash == digest, Client.secret_key_hash == digest)))).scalar_one_or_none()
+        or_(Client.publishable_key_hash == digest, Client.secret_key_hash == digest,
+            Client.previous_publishable_key_hash == digest, Client.previous_secret_key_hash == digest)))).scalars().first()
     if client is None or client.id is None:
         return None
-    kind: keys.KeyKind = "publishable" if keys.matches(key, client.publishable_key_hash) else "secret"
-    if kind == "secret" and not keys.matches(key, client.secret_key_hash):
+    match = _key_match(client, key)
+    if match is None:
         return None
+    kind, expires_at = match
     rows = await session.execute(
         select(ClientSource, Source.platform, Source.handle)
         .join(Source, col(Source.id) == ClientSource.source_id)
@@ -346,6 +364,21 @@ async def _load_client(session: AsyncSession, key: str, digest: str) -> ClientVi
     sources: dict[str, list[Tracked]] = {}
     for link, platform, handle in rows.all():
         sources.setdefault(platform, []).append(
-            Tracked(link.source_id, platform, handle, link.min_rating, frozenset(link.hidden_ids)))
+            Tracked(link.source_id, platform, handle, link.min_rating, frozenset(link.hidden_ids), tuple(link.pinned_ids)))
     return ClientView(client.id, client.active, client.plan, tuple(client.allowed_origins), kind,
-                      {p: tuple(ts) for p, ts in sources.items()})
+                      {p: tuple(ts) for p, ts in sources.items()}, tuple(client.keyword_filter), client.min_rating,
+                      expires_at)
+
+
+def _key_match(client: Client, key: str) -> tuple[keys.KeyKind, float | None] | None:
+    """Which of the client's keys this is: current (no expiry) or rotated out (expires)."""
+    candidates: list[tuple[str | None, keys.KeyKind, float | None]] = [
+        (client.publishable_key_hash, "publishable", None),
+        (client.secret_key_hash, "secret", None),
+        (client.previous_publishable_key_hash, "publishable", client.previous_publishable_expires_at or 0.0),
+        (client.previous_secret_key_hash, "secret", client.previous_secret_expires_at or 0.0),
+    ]
+    for stored, kind, expires_at in candidates:
+        if stored and keys.matches(key, stored):
+            return kind, expires_at
+    return None
