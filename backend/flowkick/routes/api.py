@@ -25,6 +25,8 @@ def feed_response(request: Request, view: FeedView) -> Response:
     body, etag, hit = reader.json_body(view)
     reader.usage.record(view.client.id, hit=hit)
     headers = caching_headers(view, etag)
+    if view.quota is not None:
+        headers.update(view.quota.headers())
     if view.status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=view.status_code, headers=headers, media_type="application/json")
