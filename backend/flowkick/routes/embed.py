@@ -24,7 +24,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import flowkick
-from flowkick.errors import FlowkickError, Forbidden, NotFound
+from flowkick import origins
+from flowkick.errors import FlowkickError, NotFound
 from flowkick.readpath import ClientView, FeedView, Reader
 from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall, stylesheet
 from flowkick.routes.api import caching_headers, etag_matches
@@ -105,12 +106,10 @@ def error_fragment(request: Request, error: FlowkickError, options: EmbedOptions
 
 def cors_headers(request: Request, client: ClientView) -> dict[str, str]:
     """CORS for a feed response; raises Forbidden for a publishable key from a foreign origin."""
+    origins.enforce(request, client.origins, client.key_kind)
     origin = request.headers.get("origin")
     if not origin:
         return {}
-    allowed = {o.rstrip("/").lower() for o in client.origins}
-    if allowed and client.key_kind == "publishable" and origin.rstrip("/").lower() not in allowed:
-        raise Forbidden("this key is not allowed on this website", code="origin_not_allowed")
     return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "ETag, Retry-After"}
 
 
