@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select, update
 
 from flowkick import keys
 from flowkick.database import Database
+from flowkick.plans import DEMO_PLAN
 from flowkick.platforms import normalize_handle
 from flowkick.tables import Client, ClientSource, FeedCache, Source, Usage
 
@@ -118,10 +119,16 @@ async def remove_client(db: Database, client_id: int) -> bool:
 
 
 async def ensure_demo_client(db: Database, *, now: float) -> None:
-    """Demo mode: the documented pk_demo client exists and tracks a sample café on every platform."""
-    if await _demo_client_id(db) is None:
-        await create_client(db, DEMO_CLIENT_NAME, {p: [h] for p, h in DEMO_HANDLES.items()}, now=now, plan="pro",
+    """Demo mode: the documented pk_demo client exists and tracks a sample café on every platform.
+
+    It is on the demo plan (no quota, no burst limit), so example pages never stop working.
+    """
+    client_id = await _demo_client_id(db)
+    if client_id is None:
+        await create_client(db, DEMO_CLIENT_NAME, {p: [h] for p, h in DEMO_HANDLES.items()}, now=now, plan=DEMO_PLAN,
                             publishable_key=keys.DEMO_PUBLISHABLE_KEY, secret_key=DEMO_SECRET_KEY)
+    else:
+        await db.write(lambda s: s.execute(update(Client).where(col(Client.id) == client_id).values(plan=DEMO_PLAN)))
 
 
 async def remove_demo_client(db: Database) -> None:
