@@ -21,9 +21,10 @@ from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
 from flowkick.readpath import Reader
 from flowkick.refresher import Refresher
-from flowkick.routes import api, embed, pages, plugin
+from flowkick.routes import api, embed, pages, plugin, webhooks
 from flowkick.settings import Settings
 from flowkick.sources import Source
+from flowkick.sources.apify import ApifySource
 from flowkick.sources.demo import DemoSource
 from flowkick.usage import UsageCounter
 
@@ -61,7 +62,7 @@ def create_app(
             await db.close()
 
     app = Starlette(
-        routes=[*api.routes, *embed.routes, *plugin.routes, *pages.routes],
+        routes=[*api.routes, *embed.routes, *plugin.routes, *pages.routes, *webhooks.routes],
         middleware=[Middleware(LimitRequestLine)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
@@ -72,11 +73,11 @@ def create_app(
 
 
 def default_sources(settings: Settings, clock: Clock) -> dict[str, Source]:
-    """Demo data without an Apify token."""
+    """Demo data without an Apify token; with one, every platform runs its Apify actor."""
     if settings.demo_mode:
         demo = DemoSource(clock)
         return dict.fromkeys(PLATFORMS, demo)
-    return {}
+    return dict.fromkeys(PLATFORMS, ApifySource(settings))
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
