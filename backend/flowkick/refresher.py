@@ -33,9 +33,10 @@ from sqlmodel import col, select
 from flowkick.clock import Clock
 from flowkick.database import Database
 from flowkick.feeds import content_hash
+from flowkick.plans import Plans
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, Source
-from flowkick.tables import ClientSource, FeedCache, RefreshRun, Source as SourceRow
+from flowkick.tables import Client, ClientSource, FeedCache, RefreshRun, Source as SourceRow
 
 log = logging.getLogger("flowkick.refresher")
 
@@ -117,6 +118,9 @@ class Refresher:
         self.on_update = on_update or (lambda ids: None)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._requested: set[int] = set()
+        self._forced: set[int] = set()
+        self.plans = Plans(settings.plans)
+        self.frozen: Callable[[], set[int]] = set  # clients over their monthly quota (set by the app)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._batches: set[asyncio.Task[PassSummary]] = set()
@@ -132,6 +136,11 @@ class Refresher:
 
     def wake(self) -> None:
         """Something finished elsewhere (a webhook for an interrupted run): look for work now."""
+        self._wake.set()
+
+    def refresh_now(self, source_id: int) -> None:
+        """The operator asked: fetch this source now, whatever its age, plan or quota."""
+        self._forced.add(source_id)
         self._wake.set()
 
     def start(self) -> None:
@@ -241,11 +250,12 @@ class Refresher:
     async def _due(self, platforms: set[str] | None) -> list[Due]:
         now = self.clock.now()
         requested = set(self._requested)
+        forced, self._forced = self._forced, set()
         active_since = now - self.settings.active_window_hours * 3600
         soon = now + self.settings.refresh_ahead_seconds
         fc = FeedCache
         query = (
-            select(fc.source_id, SourceRow.platform, SourceRow.handle)
+            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.fetched_at)
             .join(SourceRow, col(SourceRow.id) == fc.source_id)
             .where(
                 exists().where(col(ClientSource.source_id) == fc.source_id),
@@ -255,14 +265,36 @@ class Refresher:
                     col(fc.fetched_at).is_(None),
                     and_(col(fc.expires_at) <= soon, col(fc.last_requested_at) >= active_since),
                     and_(col(fc.expires_at) <= now, col(fc.source_id).in_(requested)),
+                    col(fc.source_id).in_(forced),
                 ),
             )
             .order_by(col(fc.fetched_at).is_not(None), col(fc.expires_at), fc.source_id)
         )
         if platforms:
             query = query.where(col(SourceRow.platform).in_(platforms))
-        rows = await self.db.read(lambda s: s.execute(query))
-        return [Due(*row) for row in rows.all() if row[1] in self.sources]
+        rows = [row for row in (await self.db.read(lambda s: s.execute(query))).all() if row[1] in self.sources]
+        waits = await self._plan_waits([row[0] for row in rows if row[0] not in forced])
+        return [Due(*row[:3]) for row in rows
+                if row[0] in forced or row[3] is None or row[3] + waits.get(row[0], 0) <= now]
+
+    async def _plan_waits(self, source_ids: list[int]) -> dict[int, float]:
+        """Per source, the shortest refresh interval among the plans of clients still within quota.
+
+        A source whose every client is frozen (over its monthly quota) waits forever: its last
+        items keep being served, and no more Apify runs are paid for it.
+        """
+        if not source_ids:
+            return {}
+        frozen = self.frozen()
+        links = await self.db.read(lambda s: s.execute(
+            select(ClientSource.source_id, ClientSource.client_id, Client.plan)
+            .join(Client, col(Client.id) == ClientSource.client_id)
+            .where(col(ClientSource.source_id).in_(source_ids))))
+        waits = dict.fromkeys(source_ids, float("inf"))
+        for source_id, client_id, plan in links.all():
+            if client_id not in frozen:
+                waits[source_id] = min(waits[source_id], self.plans[plan].min_refresh_seconds)
+        return waits
 
     async def _claim(self, batch: list[Due]) -> list[Due]:
         """Take a lease on the batch's rows; rows another process holds are left to it."""
