@@ -66,7 +66,7 @@ class Settings:
                              'over_limit (freeze|block), burst.')
     burst_per_second: float = setting(20.0, "Requests a second one API key may make on average (token bucket); "
                                             "0 turns the burst limit off.")
-    burst_capacity: int = setting(40, "Requests one API key may make at once before the burst limit answers 429.")
+    burst_capacity: int = setting(100, "Requests one API key may make at once before the burst limit answers 429.")
     key_grace_hours: float = setting(24.0, "How long a rotated key keeps working next to its replacement.")
     admin_session_hours: float = setting(12.0, "How long an /admin login lasts.")
     admin_login_attempts: int = setting(5, "Failed /admin logins allowed per address in 15 minutes.")
