@@ -54,6 +54,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
+        self._writes: set[asyncio.Future[Any]] = set()
 
     async def connect(self) -> None:
         """Create missing tables and bring the schema to SCHEMA_VERSION."""
@@ -61,6 +62,7 @@ class Database:
         await self.write(_migrate)
 
     async def close(self) -> None:
+        await asyncio.gather(*self._writes, return_exceptions=True)
         await self.engine.dispose()
 
     async def ping(self) -> bool:
@@ -76,7 +78,19 @@ class Database:
             return await work(session)
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 12) -> T:
-        """Run `work` in one transaction, retrying while the database is locked by someone else."""
+        """Run `work` in one transaction, retrying while the database is locked by someone else.
+
+        The transaction is shielded: a caller cancelled mid-write (shutdown, a client gone)
+        stops waiting, but the transaction still commits or rolls back whole, and never
+        leaves a half-open connection holding SQLite's write lock.
+        """
+        task = asyncio.ensure_future(self._write(work, attempts))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        task.add_done_callback(_settled)
+        return await asyncio.shield(task)
+
+    async def _write(self, work: Callable[[AsyncSession], Awaitable[T]], attempts: int) -> T:
         delay = 0.02
         for attempt in range(attempts):
             try:
@@ -88,6 +102,12 @@ class Database:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    """Marks a shielded write's outcome as seen; its caller may have stopped waiting."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def schema_version(session: AsyncSession) -> int | None:
