@@ -6,7 +6,6 @@ client; the database is a real SQLite file.
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -138,10 +137,7 @@ def test_without_a_token_the_demo_source_stays() -> None:
 async def test_refresh_command_fetches_through_apify_and_reports_runs_items_and_cost(rig: ApifyRig) -> None:
     await rig.track("instagram", "lunacafe.berlin", "panaderia.sol")
     await rig.track("google_reviews", "ChIJLunaCafeBerlin01")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("FLOWKICK_", "APIFY_"))}
-    env.update(FLOWKICK_DATABASE_URL=rig.settings.database_url, FLOWKICK_APIFY_TOKEN=rig.fake.token,
-               FLOWKICK_APIFY_API_URL=rig.fake.url, FLOWKICK_APIFY_POLL_SECONDS="0.05")
-    done = await anyio.run_process([sys.executable, "-m", "flowkick", "refresh"], env=env)
+    done = await anyio.run_process([sys.executable, "-m", "flowkick", "refresh"], env=rig.cli_env())
     cost = 0.0027 * 2 * POSTS + 0.0005 * POSTS
     assert re.search(rf"runs: 2 +items: {3 * POSTS} +errors: 0 +skipped: 0 +cost: \${cost:.4f}", done.stdout.decode())
     assert "Instagram" in done.stderr.decode() and "2/2 handles" in done.stderr.decode()

@@ -8,6 +8,7 @@ tell Apify where to call back (FLOWKICK_PUBLIC_URL).
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import threading
@@ -70,6 +71,13 @@ class ApifyRig:
 
     async def webhook_events(self) -> list[WebhookEvent]:
         return list((await self.db.read(lambda s: s.execute(select(WebhookEvent)))).scalars())
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment of a `flowkick` command working on this rig's database and fake."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("FLOWKICK_", "APIFY_"))}
+        env.update(FLOWKICK_DATABASE_URL=self.settings.database_url, FLOWKICK_APIFY_TOKEN=self.fake.token,
+                   FLOWKICK_APIFY_API_URL=self.fake.url, FLOWKICK_APIFY_POLL_SECONDS="0.05")
+        return env
 
     async def make_due(self, platform: str, *handles: str) -> None:
         """Let the sources' data expire and a visitor ask for them again."""
