@@ -13,6 +13,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from flowkick import openapi
+from flowkick.admin import routes as admin
 from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import Clock, SystemClock
 from flowkick.database import Database
@@ -21,7 +23,7 @@ from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
 from flowkick.readpath import Reader
 from flowkick.refresher import Refresher
-from flowkick.routes import api, embed, pages, plugin, webhooks
+from flowkick.routes import api, embed, manage, pages, plugin, webhooks
 from flowkick.settings import Settings
 from flowkick.sources import Source
 from flowkick.sources.apify import ApifySource
@@ -44,6 +46,7 @@ def create_app(
                           rng=rng)
     reader = Reader(db, settings, clock, refresher, usage)
     refresher.on_update = reader.forget_feeds
+    refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,7 +65,8 @@ def create_app(
             await db.close()
 
     app = Starlette(
-        routes=[*api.routes, *embed.routes, *plugin.routes, *pages.routes, *webhooks.routes],
+        routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
+                *webhooks.routes, *admin.routes],
         middleware=[Middleware(LimitRequestLine)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,

@@ -1,0 +1,1 @@
+"""The operator's dashboard at /admin: sessions, read-only reports, pages and forms."""
