@@ -2,11 +2,13 @@
 
 Apify does not sign webhooks, so the path carries a secret (`webhook_secret`, compared in
 constant time; a wrong one is refused before the body is read). Even a genuine payload
-only names a run: nothing in it is trusted. The handler notes the dispatch (so a replay,
-or a second dispatch for the same run and event, does nothing) and wakes whoever waits
-for that run, which then re-reads the run from Apify with our token. Runs we never
-started are acknowledged and ignored. It answers in milliseconds: Apify retries slow or
-failed deliveries, and polling would collect the run anyway.
+only names a run: nothing in it is trusted. The handler notes the dispatch and wakes
+whoever waits for that run, which then re-reads the run from Apify with our token. A
+replayed dispatch, or any webhook for a run already collected, does nothing; runs we
+never started are acknowledged and ignored. Idempotency is per dispatch and per
+collected run, not per event type, so an early hint can never swallow the real one.
+It answers in milliseconds: Apify retries slow or failed deliveries, and polling would
+collect the run anyway.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import and_, or_, select
+from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,6 +34,7 @@ from flowkick.tables import RefreshRun, WebhookEvent
 MAX_BODY_BYTES = 64 * 1024
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EVENT_RE = re.compile(r"[A-Z_.]{1,64}")
+_WAITING = ("RUNNING", "INTERRUPTED")  # refresh_run states of a run whose data is not stored yet
 
 
 class PayloadTooLarge(FlowkickError):
@@ -84,17 +87,16 @@ def _hint(body: bytes) -> tuple[str, str]:
 
 
 async def _note(db: Database, dispatch_id: str, run_id: str, event_type: str, now: float) -> str:
-    """Record the dispatch once: "new", "replay" (seen before) or "unknown" (not our run)."""
+    """Record the dispatch once: "new", "replay", "collected" (nothing to wake) or "unknown"."""
     async def work(session: AsyncSession) -> str:
-        ours = await session.execute(select(RefreshRun.id).where(RefreshRun.run_id == run_id).limit(1))
-        if ours.first() is None:
+        ours = await session.execute(select(RefreshRun.status).where(RefreshRun.run_id == run_id).limit(1))
+        status = ours.scalar_one_or_none()
+        if status is None:
             return "unknown"
-        seen = await session.execute(select(WebhookEvent.dispatch_id).where(or_(
-            WebhookEvent.dispatch_id == dispatch_id,
-            and_(WebhookEvent.run_id == run_id, WebhookEvent.event_type == event_type),
-        )).limit(1))
-        if seen.first() is not None:
+        if await session.get(WebhookEvent, dispatch_id) is not None:
             return "replay"
+        if status not in _WAITING:
+            return "collected"
         session.add(WebhookEvent(dispatch_id=dispatch_id, run_id=run_id, event_type=event_type, received_at=now))
         return "new"
 
