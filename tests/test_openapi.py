@@ -15,7 +15,6 @@ from tests.support.apps import running, scripted_app
 pytestmark = pytest.mark.anyio
 
 
-
 @pytest.mark.parametrize("route", [r for r in (*api.routes, *manage.routes) if isinstance(r, Route)],
                          ids=lambda r: r.path)
 def test_every_json_api_route_is_documented(route: Route) -> None:
