@@ -14,8 +14,9 @@ import anyio
 import orjson
 import pytest
 
+from flowkick.app import create_app
 from tests.support.apify_rig import ApifyRig, apify_rig
-from tests.support.apps import until
+from tests.support.apps import running, until
 from tests.support.fake_apify import MALFORMED_ITEMS, FakeApify
 
 pytestmark = pytest.mark.anyio
@@ -39,6 +40,10 @@ async def fetched_once(rig: ApifyRig, *handles: str) -> None:
 
 async def run_id_recorded(rig: ApifyRig) -> bool:
     return any(run.run_id for run in await rig.runs())
+
+
+async def fed(rig: ApifyRig, handle: str) -> bool:
+    return (await rig.feed("instagram", handle)).item_count > 0
 
 
 # --- rate limits and server errors -----------------------------------------------------
@@ -192,6 +197,13 @@ async def test_the_next_server_collects_an_interrupted_run_instead_of_starting_o
     for handle in (LUNA, SOL):
         row = await rig.feed("instagram", handle)
         assert (row.item_count, row.run_id, row.last_error) == (POSTS, run.run_id, None)
+
+
+async def test_a_restarted_server_collects_an_interrupted_run_in_the_background(rig: ApifyRig) -> None:
+    await interrupted(rig)
+    async with running(create_app(rig.settings, clock=rig.clock)):
+        await until(lambda: fed(rig, SOL))
+    assert rig.fake.run_count() == 1 and (await rig.feed("instagram", LUNA)).item_count == POSTS
 
 
 async def test_a_collected_run_is_not_collected_again(rig: ApifyRig) -> None:

@@ -197,8 +197,8 @@ class Refresher:
         resumes = await self._claimed_resumes(wanted)
         batches = await self._claimed_batches(wanted)
         totals: dict[str, int] = {}
-        for platform, size in [(r.platform, len(r.batch)) for r in resumes] + [(b[0].platform, len(b)) for b in batches]:
-            totals[platform] = totals.get(platform, 0) + size
+        for platform, batch in [(r.platform, r.batch) for r in resumes] + [(b[0].platform, b) for b in batches]:
+            totals[platform] = totals.get(platform, 0) + len(batch)
         done = dict.fromkeys(totals, 0)
 
         def report(platform: str, handles: int) -> None:
@@ -318,7 +318,8 @@ class Refresher:
 
     async def _claimed_resumes(self, platforms: set[str] | None, limit: int | None = None) -> list[Resume]:
         """Interrupted runs with a run id, young enough to collect, claimed for this process."""
-        runnable = [p for p, s in self.sources.items() if isinstance(s, RunSource) and (not platforms or p in platforms)]
+        runnable = [platform for platform, source in self.sources.items()
+                    if isinstance(source, RunSource) and (not platforms or platform in platforms)]
         query = (
             select(RefreshRun)
             .where(RefreshRun.status == "INTERRUPTED", col(RefreshRun.run_id).is_not(None),
@@ -365,7 +366,8 @@ class Refresher:
         source = self.sources[platform]
         async with self._slots:
             row_id = await self._record_start(platform, source.name, handles)
-            summary = await self._collect(platform, batch, row_id, lambda: self._fetch(source, platform, handles, row_id))
+            summary = await self._collect(platform, batch, row_id,
+                                          lambda: self._fetch(source, platform, handles, row_id))
         if report:
             report(platform, len(batch))
         return summary
@@ -373,10 +375,10 @@ class Refresher:
     async def _resume(self, resume: Resume, report: Report | None) -> PassSummary:
         source = self.sources[resume.platform]
         assert isinstance(source, RunSource)
-        limit = self.settings.items_per_source
+        platform, limit = resume.platform, self.settings.items_per_source
         async with self._slots:
-            summary = await self._collect(resume.platform, resume.batch, resume.row_id,
-                                          lambda: source.collect_run(resume.platform, resume.handles, limit, resume.run_id))
+            summary = await self._collect(platform, resume.batch, resume.row_id,
+                                          lambda: source.collect_run(platform, resume.handles, limit, resume.run_id))
         if report:
             report(resume.platform, len(resume.batch))
         return summary

@@ -91,7 +91,8 @@ class ApifySource:
         run = await self._finished(run_id)
         if run is None:
             return FetchResult(status="LOST", error=f"Apify does not know run {run_id}", run_id=run_id)
-        audit: dict[str, Any] = {"run_id": run.id, "dataset_id": run.default_dataset_id, "cost_usd": run.usage_total_usd}
+        audit: dict[str, Any] = {"run_id": run.id, "dataset_id": run.default_dataset_id,
+                                 "cost_usd": run.usage_total_usd}
         if run.status != "SUCCEEDED":
             return FetchResult(status=_failed_status(run), error=_run_error(run), **audit)
         spec = ACTORS[platform]
