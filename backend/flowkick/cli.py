@@ -75,6 +75,7 @@ def _serve(args: argparse.Namespace) -> None:
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
+    sock.listen(2048)  # connections made as soon as the URL is printed wait for start-up, not fail
     host, port = sock.getsockname()[:2]
     mode = "demo mode: sample data, key pk_demo" if settings.demo_mode else "Apify mode"
     print(f"Flowkick {__version__} on http://{host}:{port} ({mode})", flush=True)
