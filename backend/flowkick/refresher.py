@@ -320,6 +320,8 @@ class Refresher:
         """Interrupted runs with a run id, young enough to collect, claimed for this process."""
         runnable = [platform for platform, source in self.sources.items()
                     if isinstance(source, RunSource) and (not platforms or platform in platforms)]
+        if not runnable:
+            return []
         query = (
             select(RefreshRun)
             .where(RefreshRun.status == "INTERRUPTED", col(RefreshRun.run_id).is_not(None),
