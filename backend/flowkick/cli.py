@@ -14,6 +14,8 @@ from flowkick import __version__
 from flowkick.clients import InvalidHandle, create_client, list_clients, remove_client
 from flowkick.clock import SystemClock
 from flowkick.database import Database
+from flowkick.origins import InvalidOrigin, normalize_entry
+from flowkick.plans import Plans
 from flowkick.platforms import LABELS, PLATFORMS
 from flowkick.settings import Settings, table
 
@@ -85,10 +87,14 @@ def _serve(args: argparse.Namespace) -> None:
 
 def _clients_add(args: argparse.Namespace) -> None:
     sources = {p: getattr(args, p) for p in PLATFORMS if getattr(args, p)}
+    plans = Plans(Settings.from_env().plans)
+    if args.plan not in plans.names():
+        sys.exit(f"flowkick: unknown plan {args.plan!r}; use one of: {', '.join(plans.names())}")
     try:
-        new = _with_db(lambda db: create_client(db, args.name, sources, now=SystemClock().now(), origins=args.origin,
+        origins = [normalize_entry(o) for o in args.origin]
+        new = _with_db(lambda db: create_client(db, args.name, sources, now=SystemClock().now(), origins=origins,
                                                 plan=args.plan, email=args.email))
-    except InvalidHandle as exc:
+    except (InvalidHandle, InvalidOrigin) as exc:
         sys.exit(f"flowkick: {exc}")
     if args.json:
         print(json.dumps({"id": new.id, "publishable_key": new.publishable_key, "secret_key": new.secret_key}))
