@@ -44,10 +44,6 @@ def pinned_first(items: list[dict[str, Any]], pinned: Sequence[str]) -> list[dic
     return sorted(items, key=lambda i: rank.get(i.get("id"), len(rank)))  # stable: the rest keep their order
 
 
-def is_pinned(item: dict[str, Any], pinned: Sequence[str]) -> bool:
-    return item.get("id") in pinned
-
-
 def clean_keywords(raw: Iterable[str]) -> list[str]:
     """Keywords as stored: trimmed, lower case, unique, bounded in number and length."""
     words: list[str] = []
