@@ -163,6 +163,10 @@ async def test_editing_a_client_saves_plan_origins_keywords_and_rating(admin: Ri
     assert '<option value="pro" selected>' in page and '<option value="4" selected>' in page and "rude" in page
 
 
+async def test_the_demo_clients_own_plan_stays_selected(admin: Rig) -> None:
+    assert '<option value="demo" selected>' in (await admin.http.get("/admin/clients/1")).text
+
+
 async def test_an_invalid_origin_is_shown_and_nothing_is_saved(admin: Rig) -> None:
     new = await create_client(admin.app.state.db, "Café", {}, now=0)
     reply = await admin.post(f"/admin/clients/{new.id}", {"name": "Renamed", "plan": "free", "origins": "https://a/b"},

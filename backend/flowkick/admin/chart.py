@@ -50,7 +50,7 @@ def stacked(days: Sequence[str], series: Mapping[str, Mapping[str, int]]) -> Cha
                 h = plot_h * value / top
                 y -= h
                 bars.append(Bar(LEFT + i * slot + 1, y, max(slot - 2, 1), h, colors[label], f"{day} · {label}: {value}"))
-    ticks = [(HEIGHT - BOTTOM - plot_h * f, f"{int(top * f):,}") for f in (0, 0.5, 1)]
+    ticks = [(HEIGHT - BOTTOM - plot_h * f, f"{top * f:,.1f}".removesuffix(".0")) for f in (0, 0.5, 1)]
     every = max(1, len(days) // 6)
     marks = [(LEFT + i * slot + slot / 2, day[5:]) for i, day in enumerate(days) if i % every == 0]
     return Chart(WIDTH, HEIGHT, bars, [(label, colors[label]) for label in labels], ticks, marks, HEIGHT - BOTTOM)

@@ -250,7 +250,8 @@ async def _client(request: Request, session: Session, errors: dict[str, str], st
     plans = state.reader.quotas.plans
     plan = plans[client.plan]
     return render(request, "admin/client.html", {
-        "client": client, "values": _values(client, draft), "sources": tracked, "plans": plans.names(), "plan": plan,
+        "client": client, "values": _values(client, draft), "sources": tracked, "plan": plan,
+        "plans": list(dict.fromkeys([*plans.names(), client.plan])),  # the demo plan stays selectable for its client
         "used": await state.reader.quotas.month_to_date(client.id, client.plan),
         "platforms": [(p, LABELS[p]) for p in PLATFORMS], "errors": errors, "saved": "saved" in request.query_params,
     }, session, status=status)
