@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel, select, text
 
@@ -96,7 +96,7 @@ class Database:
             try:
                 async with self._write_lock, self.sessions() as session, session.begin():
                     return await work(session)
-            except OperationalError as exc:
+            except DBAPIError as exc:  # asyncpg's deadlock and serialization errors are not OperationalError
                 if attempt == attempts - 1 or not _is_busy(exc):
                     raise
             await asyncio.sleep(delay)
@@ -145,6 +145,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _is_busy(exc: OperationalError) -> bool:
+def _is_busy(exc: DBAPIError) -> bool:
     message = str(exc).lower()
     return any(marker in message for marker in _BUSY_MARKERS)
