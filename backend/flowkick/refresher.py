@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from sqlalchemy import and_, exists, or_, update
+from sqlalchemy import and_, exists, or_, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -64,9 +64,12 @@ class RunSource(Protocol):
 
 @dataclass(frozen=True)
 class Due:
+    """A source to fetch, and the row version it was due at: a claim fails once the row moved on."""
+
     source_id: int
     platform: str
     handle: str
+    version: int
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ class Refresher:
         soon = now + self.settings.refresh_ahead_seconds
         fc = FeedCache
         query = (
-            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.fetched_at)
+            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.version, fc.fetched_at)
             .join(SourceRow, col(SourceRow.id) == fc.source_id)
             .where(
                 exists().where(col(ClientSource.source_id) == fc.source_id),
@@ -274,8 +277,8 @@ class Refresher:
             query = query.where(col(SourceRow.platform).in_(platforms))
         rows = [row for row in (await self.db.read(lambda s: s.execute(query))).all() if row[1] in self.sources]
         waits = await self._plan_waits([row[0] for row in rows if row[0] not in forced])
-        return [Due(*row[:3]) for row in rows
-                if row[0] in forced or row[3] is None or row[3] + waits.get(row[0], 0) <= now]
+        return [Due(*row[:4]) for row in rows
+                if row[0] in forced or row[4] is None or row[4] + waits.get(row[0], 0) <= now]
 
     async def _plan_waits(self, source_ids: list[int]) -> dict[int, float]:
         """Per source, the shortest refresh interval among the plans of clients still within quota.
@@ -297,20 +300,21 @@ class Refresher:
         return waits
 
     async def _claim(self, batch: list[Due]) -> list[Due]:
-        """Take a lease on the batch's rows; rows another process holds are left to it."""
+        """Take a lease on the batch's rows; rows another process holds, or stored since we
+        looked (their version moved on), are left alone."""
         now = self.clock.now()
         until = now + self.settings.lease_seconds
-        ids = [d.source_id for d in batch]
+        seen = [(d.source_id, d.version) for d in batch]
 
         async def work(session: AsyncSession) -> set[int]:
-            await session.execute(
+            """RETURNING names only the rows this statement took, not those a concurrent pass took."""
+            mine = await session.execute(
                 update(FeedCache)
-                .where(col(FeedCache.source_id).in_(ids), or_(col(FeedCache.lease_until).is_(None),
-                                                               col(FeedCache.lease_until) < now))
+                .where(tuple_(col(FeedCache.source_id), col(FeedCache.version)).in_(seen),
+                       or_(col(FeedCache.lease_until).is_(None), col(FeedCache.lease_until) < now))
                 .values(lease_owner=self.owner, lease_until=until)
+                .returning(col(FeedCache.source_id))
             )
-            mine = await session.execute(select(FeedCache.source_id).where(
-                col(FeedCache.source_id).in_(ids), FeedCache.lease_owner == self.owner, FeedCache.lease_until == until))
             return set(mine.scalars())
 
         owned = await self.db.write(work)
@@ -352,7 +356,7 @@ class Refresher:
     async def _still_waiting(self, run: RefreshRun) -> list[Due]:
         """The run's handles not stored since it started: only they may take its data."""
         query = (
-            select(FeedCache.source_id, SourceRow.platform, SourceRow.handle)
+            select(FeedCache.source_id, SourceRow.platform, SourceRow.handle, FeedCache.version)
             .join(SourceRow, col(SourceRow.id) == FeedCache.source_id)
             .where(SourceRow.platform == run.platform, col(SourceRow.handle).in_(run.handles),
                    or_(col(FeedCache.fetched_at).is_(None), col(FeedCache.fetched_at) < run.started_at))
