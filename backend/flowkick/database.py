@@ -54,7 +54,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
-        self._writes: set[asyncio.Future[Any]] = set()
+        self._in_flight: set[asyncio.Future[Any]] = set()
 
     async def connect(self) -> None:
         """Create missing tables and bring the schema to SCHEMA_VERSION."""
@@ -62,33 +62,39 @@ class Database:
         await self.write(_migrate)
 
     async def close(self) -> None:
-        await asyncio.gather(*self._writes, return_exceptions=True)
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self.engine.dispose()
 
     async def ping(self) -> bool:
         try:
-            async with self.sessions() as session:
-                await session.execute(text("SELECT 1"))
+            await self.read(lambda session: session.execute(text("SELECT 1")))
             return True
         except Exception:  # noqa: BLE001 - health checks report, never raise
             return False
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with self.sessions() as session:
-            return await work(session)
+        return await self._shielded(self._read(work))
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 12) -> T:
-        """Run `work` in one transaction, retrying while the database is locked by someone else.
+        """Run `work` in one transaction, retrying while the database is locked by someone else."""
+        return await self._shielded(self._write(work, attempts))
 
-        The transaction is shielded: a caller cancelled mid-write (shutdown, a client gone)
-        stops waiting, but the transaction still commits or rolls back whole, and never
-        leaves a half-open connection holding SQLite's write lock.
+    async def _shielded(self, operation: Awaitable[T]) -> T:
+        """Run a database operation to its end even if the caller is cancelled.
+
+        A caller cancelled mid-query (shutdown, a visitor gone) stops waiting, but the
+        transaction still commits or rolls back whole and its connection goes back to the
+        pool: never a half-open connection holding SQLite's write lock, never a leaked one.
         """
-        task = asyncio.ensure_future(self._write(work, attempts))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        task = asyncio.ensure_future(operation)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
         task.add_done_callback(_settled)
         return await asyncio.shield(task)
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self.sessions() as session:
+            return await work(session)
 
     async def _write(self, work: Callable[[AsyncSession], Awaitable[T]], attempts: int) -> T:
         delay = 0.02
@@ -105,7 +111,7 @@ class Database:
 
 
 def _settled(task: asyncio.Future[Any]) -> None:
-    """Marks a shielded write's outcome as seen; its caller may have stopped waiting."""
+    """Marks a shielded operation's outcome as seen; its caller may have stopped waiting."""
     if not task.cancelled():
         task.exception()
 
