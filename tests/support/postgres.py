@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.wordpress import free_port
+from tests.support.wordpress import REPO, free_port
 
 SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                   "-c max_connections=200 -c deadlock_timeout=200ms")
@@ -33,9 +33,7 @@ SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=of
 def postgres_bin() -> Path:
     """The newest installed PostgreSQL's binaries, installing Debian's package when there is none."""
     if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+        subprocess.run(["bash", str(REPO / "scripts/install-test-deps.sh")], check=True)
     newest = max(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
     return Path(newest).parent
 

@@ -6,7 +6,7 @@
                WordPress makes to itself), installed with wp_install() from the PHP CLI
 
 Nothing on the system is changed: the only shared thing is the package install, which
-`scripts/install-wordpress-deps.sh` does when a package is missing. WordPress may only
+`scripts/install-test-deps.sh` does when a package is missing. WordPress may only
 talk to 127.0.0.1 (WP_HTTP_BLOCK_EXTERNAL), so no test sends traffic anywhere else.
 """
 
@@ -42,7 +42,7 @@ def ensure_installed() -> None:
               (WORDPRESS_SOURCE / "wp-load.php").is_file() or None,
               (WORDPRESS_SOURCE / "wp-content/themes/twentytwentythree").is_dir() or None]
     if None in needed:
-        subprocess.run(["bash", str(REPO / "scripts/install-wordpress-deps.sh")], check=True)
+        subprocess.run(["bash", str(REPO / "scripts/install-test-deps.sh")], check=True)
 
 
 def free_port() -> int:
