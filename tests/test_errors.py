@@ -108,6 +108,20 @@ async def test_no_query_string_produces_a_server_error(api: httpx.AsyncClient, p
     assert answer.headers["content-type"] == "application/json"
 
 
+EMBED_NAMES = st.sampled_from(["api_key", "limit", "theme", "layout", "lang", "accent", "radius", "columns", "gap",
+                               "css", "header", "handle", "min_rating", "platforms"])
+EMBED_VALUES = st.one_of(QUERY_VALUES, st.sampled_from(["²", "٣", "dark", "badge", "#fff", "1", "none", "de"]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(EMBED_NAMES, EMBED_VALUES), max_size=6),
+       path=st.sampled_from(["/embed/instagram", "/embed/google_reviews", "/embed/feed", "/embed/%00"]))
+async def test_no_embed_query_produces_a_server_error(api: httpx.AsyncClient, pairs: list[tuple[str, str]],
+                                                      path: str) -> None:
+    answer = await api.get(path, params=[("api_key", "pk_demo"), *pairs])
+    assert answer.status_code in {200, 202, 400, 401, 403, 404, 414}
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=80))
 async def test_raw_query_bytes_never_produce_a_server_error(api: httpx.AsyncClient, raw: bytes) -> None:

@@ -101,7 +101,7 @@ def _integer(params: Mapping[str, str], name: str, low: int, high: int) -> int |
     value = params.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise BadParameter(f"{name} must be a whole number from {low} to {high}")
     return int(value)
 
