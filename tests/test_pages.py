@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from flowkick.clients import DEMO_HANDLES, create_client, list_clients
 from flowkick.platforms import PLATFORMS
 from flowkick.sources.demo import demo_items
 from tests.support.apps import running, scripted_app
+from tests.support.postgres import PostgresCluster
 
 pytestmark = pytest.mark.anyio
 
@@ -75,18 +74,14 @@ async def test_healthz_is_503_when_the_refresher_stopped(tmp_path: Path) -> None
     assert health.status_code == 503 and health.json()["refresher"] == "stopped"
 
 
-async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    app = scripted_app(folder)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)  # pulling the database away strands pooled connections
-        async with running(app) as client:
-            await app.state.db.engine.dispose()
-            folder.rename(tmp_path / "moved")
-            health = await client.get("/healthz")
-            (tmp_path / "moved").rename(folder)
-        gc.collect()
+async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path, postgres_cluster: PostgresCluster,
+                                                                 postgres_database_url: str) -> None:
+    app = scripted_app(tmp_path, database_url=postgres_database_url)
+    async with running(app) as client:
+        await app.state.refresher.stop()  # nothing else may hold a connection when the database goes away
+        await app.state.db.engine.dispose()
+        postgres_cluster.drop_database(postgres_database_url.rsplit("/", 1)[1])
+        health = await client.get("/healthz")
     assert health.status_code == 503 and health.json()["database"] == "unreachable"
 
 

@@ -77,7 +77,7 @@ class PostgresCluster:
 
     def drop_database(self, name: str) -> None:
         """WITH (FORCE) ends connections a failed test left open, so the drop never hangs."""
-        self.sql(f"DROP DATABASE {name} WITH (FORCE)")
+        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def _as_postgres(self, program: str, *args: str) -> None:
         """PostgreSQL's tools refuse to run as root: run them as the `postgres` user then."""
