@@ -28,6 +28,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 PATH = "/api/v1/social/instagram?api_key=pk_demo"
 SERVER_CPU, CLIENT_CPU = "0", "1"
+ROUNDS, SECONDS = 5, 5
 
 
 @contextmanager
@@ -91,7 +92,7 @@ def _read_response(conn: socket.socket) -> None:
         body += conn.recv(65536)
 
 
-def under_load(url: str, seconds: int = 8, connections: int = 32) -> tuple[float, float, float]:
+def under_load(url: str, seconds: int = SECONDS, connections: int = 32) -> tuple[float, float, float]:
     """requests/s, p50 ms, p99 ms with `connections` concurrent keep-alive connections."""
     if not shutil.which("wrk"):
         sys.exit("install wrk (apt-get install wrk) to measure throughput")
@@ -115,20 +116,18 @@ def main() -> None:
             (work / "body.json").write_bytes(body)
             with server([sys.executable, str(HERE / "bare_app.py"), str(work / "body.json")], work) as bare_url:
                 warm(bare_url)
-                results = {}
-                for name, url in (("flowkick", fk_url), ("bare", bare_url), ("flowkick", fk_url), ("bare", bare_url)):
-                    load = under_load(url)
-                    best = results.get(name)
-                    if best is None or load[0] > best[0]:
-                        results[name] = load
+                rounds = [(under_load(fk_url), under_load(bare_url)) for _ in range(ROUNDS)]
                 single = {name: one_connection(url) for name, url in (("flowkick", fk_url), ("bare", bare_url))}
-    print(f"body: {len(body)} bytes; wrk -t1 -c32, 8 s, best of two; one connection: 5000 sequential requests")
-    for name in ("flowkick", "bare"):
-        rps, p50, p99 = results[name]
+    print(f"body: {len(body)} bytes; wrk -t1 -c32, {ROUNDS} alternating rounds of {SECONDS} s (medians); "
+          "one connection: 5000 sequential requests")
+    for index, name in enumerate(("flowkick", "bare")):
+        rps, p50, p99 = (statistics.median(r[index][i] for r in rounds) for i in range(3))
         s50, s99 = single[name]
         print(f"{name:9} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms  |  one connection: "
               f"p50 {s50:.3f} ms  p99 {s99:.3f} ms")
-    print(f"ratio flowkick/bare: {results['flowkick'][0] / results['bare'][0]:.2f}")
+    ratios = sorted(fk[0] / bare[0] for fk, bare in rounds)
+    print(f"ratio flowkick/bare: {statistics.median(ratios):.2f} (median of paired rounds; "
+          f"range {ratios[0]:.2f}-{ratios[-1]:.2f})")
 
 
 if __name__ == "__main__":

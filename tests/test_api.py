@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +23,10 @@ ITEM_KEYS = {"id", "platform", "type", "url", "title", "text", "image", "media",
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The demo client (pk_demo) with every feed fetched once."""
-    async with running(scripted_app(tmp_path)) as client:
+    app = scripted_app(tmp_path)
+    async with running(app) as client:
         await until(lambda: _all_ready(client))
+        client.app = app  # type: ignore[attr-defined]
         yield client
 
 
@@ -159,8 +162,10 @@ async def test_a_key_reads_only_its_own_clients_sources(tmp_path: Path) -> None:
     assert {s["handle"] for s in wall["sources"]} == {"cafe.b"}
 
 
-async def _feed(client: httpx.AsyncClient, key: str, platform: str, status: int) -> bool:
-    return (await client.get(f"/api/v1/social/{platform}", params={"api_key": key})).status_code == status
+async def _feed(client: httpx.AsyncClient, key: str, platform: str, status: int, origin: str | None = None) -> bool:
+    headers = {"Origin": origin} if origin else {}
+    answer = await client.get(f"/api/v1/social/{platform}", params={"api_key": key}, headers=headers)
+    return answer.status_code == status
 
 
 async def test_handle_picks_one_of_several_accounts(tmp_path: Path) -> None:
@@ -172,3 +177,67 @@ async def test_handle_picks_one_of_several_accounts(tmp_path: Path) -> None:
                                                                        "handle": "@Two.Cafe"})
     assert ambiguous.status_code == 400 and ambiguous.json()["error"]["code"] == "handle_required"
     assert picked.json()["handle"] == "two.cafe"
+
+
+async def _with_origins(app: Any, *origins: str) -> str:
+    new = await create_client(app.state.db, "Listed", {"instagram": ["listed.cafe"]}, now=0, origins=origins)
+    return new.publishable_key
+
+
+async def test_json_answers_let_an_allowed_page_read_them(tmp_path: Path) -> None:
+    app = scripted_app(tmp_path)
+    async with running(app) as client:
+        key = await _with_origins(app, "https://cafe.example")
+        await until(lambda: _feed(client, key, "instagram", 200, origin="https://cafe.example"))
+        for _ in range(2):  # the full path, then the stored answer
+            answer = await client.get("/api/v1/social/instagram", params={"api_key": key},
+                                      headers={"Origin": "https://cafe.example"})
+            assert answer.headers["access-control-allow-origin"] == "https://cafe.example"
+            assert "ETag" in answer.headers["access-control-expose-headers"]
+
+
+async def test_json_answers_refuse_a_page_outside_the_list_even_after_an_allowed_one(tmp_path: Path) -> None:
+    app = scripted_app(tmp_path)
+    async with running(app) as client:
+        key = await _with_origins(app, "https://cafe.example")
+        await until(lambda: _feed(client, key, "instagram", 200, origin="https://cafe.example"))
+        foreign = await client.get("/api/v1/social/instagram", params={"api_key": key},
+                                   headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and "access-control-allow-origin" not in foreign.headers
+
+
+async def test_preflight_allows_the_authorization_header(api: httpx.AsyncClient) -> None:
+    answer = await api.options("/api/v1/social/instagram", headers={
+        "Origin": "https://cafe.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert answer.status_code == 204
+    assert answer.headers["access-control-allow-origin"] == "https://cafe.example"
+    assert "Authorization" in answer.headers["access-control-allow-headers"]
+
+
+async def test_a_repeated_request_is_counted_like_the_first(api: httpx.AsyncClient) -> None:
+    app = api.app  # type: ignore[attr-defined]
+    before = app.state.usage.pending(1)["requests"]
+    for _ in range(3):
+        await api.get("/api/v1/social/instagram", params={"api_key": "pk_demo", "limit": 4})
+    assert app.state.usage.pending(1)["requests"] == before + 3
+
+
+async def test_a_refresh_replaces_a_stored_answer(tmp_path: Path) -> None:
+    source = ScriptedSource()
+    app = scripted_app(tmp_path, source)
+    async with running(app) as client:
+        await until(lambda: _ok_demo(client))
+        first = await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})
+        source.clock.advance(app.state.settings.ttl_instagram + 1)
+        source.items["lunacafe.berlin"] = [dict(first.json()["items"][0], id="instagram:new", text="Brand new")]
+        await until(lambda: _first_text_is(client, "Brand new"))
+
+
+async def _ok_demo(client: httpx.AsyncClient) -> bool:
+    return (await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})).status_code == 200
+
+
+async def _first_text_is(client: httpx.AsyncClient, text: str) -> bool:
+    body = (await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})).json()
+    return bool(body["items"]) and body["items"][0]["text"] == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from flowkick import openapi
 from flowkick.admin import routes as admin
+from flowkick.answers import RepeatAnswers
 from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import Clock, SystemClock
 from flowkick.database import Database
@@ -57,6 +59,7 @@ def create_app(
             await remove_demo_client(db)
         refresher.start()
         usage.start(settings.usage_flush_seconds)
+        gc.freeze()  # start-up objects live forever: keep the collector from rescanning them per request
         try:
             yield
         finally:
@@ -67,7 +70,7 @@ def create_app(
     app = Starlette(
         routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
                 *webhooks.routes, *admin.routes],
-        middleware=[Middleware(LimitRequestLine)],
+        middleware=[Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )

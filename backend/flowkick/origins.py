@@ -112,3 +112,13 @@ def _with_scheme(entry: str) -> str:
 
 def _valid_host(host: str) -> bool:
     return all(label and len(label) <= 63 and label.replace("-", "").isalnum() for label in host.split("."))
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """CORS for a feed answer: the read path has already refused pages outside the list."""
+    if not origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": _EXPOSED, "Vary": "Origin"}
+
+
+_EXPOSED = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"

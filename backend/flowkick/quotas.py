@@ -79,21 +79,44 @@ class Quotas:
         self.plans = plans
         self.bucket = bucket
         self._months: dict[int, _Month] = {}
+        self._window: tuple[float, int, str] = (0.0, 0, "")
 
     async def admit(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
         """Count one feed request made with one of the client's keys, or raise TooManyRequests."""
         plan = self.plans[plan_name]
         self.check_burst(plan, f"{client_id}:{key_kind}")
-        entry = await self._entry(client_id, plan_name)
-        reset = month_reset(self.clock.now())
+        return self._count(plan, await self._entry(client_id, plan_name))
+
+    def loaded(self, client_id: int) -> bool:
+        """Whether this month's count for the client is in memory, so `count` needs no database."""
+        entry = self._months.get(client_id)
+        return entry is not None and entry.month == self._month(self.clock.now())[0]
+
+    def count(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
+        """`admit` for a client whose month is loaded: no await, for the hot read path."""
+        plan = self.plans[plan_name]
+        self.check_burst(plan, f"{client_id}:{key_kind}")
+        return self._count(plan, self._months[client_id])
+
+    def _count(self, plan: Plan, entry: _Month) -> QuotaState | None:
+        now = self.clock.now()
+        reset = self._month(now)[1]
         if plan.over_limit == "block" and plan.over(entry.used + 1):
             state = QuotaState(plan.monthly_requests or 0, 0, reset)
             raise TooManyRequests("this client's monthly request quota is used up", code="quota_exceeded",
-                                  headers={**state.headers(), "Retry-After": str(max(1, reset - int(self.clock.now())))})
+                                  headers={**state.headers(), "Retry-After": str(max(1, reset - int(now)))})
         entry.used += 1
         if plan.monthly_requests is None:
             return None
         return QuotaState(plan.monthly_requests, max(0, plan.monthly_requests - entry.used), reset)
+
+    def _month(self, now: float) -> tuple[str, int]:
+        """This month's name and reset time, recomputed only when the month changes."""
+        start, end, name = self._window
+        if not start <= now < end:
+            start, end, name = month_start(now), month_reset(now), month_of(now)
+            self._window = (start, end, name)
+        return name, end
 
     def check_burst(self, plan: Plan, key: str) -> None:
         if not plan.burst:
@@ -108,7 +131,7 @@ class Quotas:
 
     def frozen(self) -> set[int]:
         """Clients whose monthly quota is spent: the refresher leaves their sources alone."""
-        month = month_of(self.clock.now())
+        month = self._month(self.clock.now())[0]
         return {client_id for client_id, entry in self._months.items()
                 if entry.month == month and self.plans[entry.plan].spent(entry.used)}
 
@@ -117,7 +140,7 @@ class Quotas:
         self._months.pop(client_id, None)
 
     async def _entry(self, client_id: int, plan_name: str) -> _Month:
-        month = month_of(self.clock.now())
+        month = self._month(self.clock.now())[0]
         entry = self._months.get(client_id)
         if entry is None or entry.month != month:
             flushed = await self.db.read(lambda s: _flushed_total(s, client_id, month))
@@ -136,6 +159,11 @@ async def _flushed_total(session: AsyncSession, client_id: int, month: str) -> i
 
 def month_of(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m")
+
+
+def month_start(timestamp: float) -> float:
+    now = datetime.fromtimestamp(timestamp, UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC).timestamp()
 
 
 def month_reset(timestamp: float) -> int:

@@ -22,6 +22,7 @@ from sqlmodel import col, or_, select
 from starlette.requests import Request
 
 from flowkick import keys, moderation, origins
+from flowkick.answers import Answers
 from flowkick.clock import Clock, iso
 from flowkick.database import Database
 from flowkick.errors import BadParameter, Forbidden, NotFound, Unauthorized
@@ -83,6 +84,9 @@ class FeedView:
     max_age: int
     build: Callable[[], dict[str, Any]] = field(repr=False)
     quota: QuotaState | None = None
+    source_ids: tuple[int, ...] = ()
+    nudge: tuple[int, ...] = ()  # sources the refresher was asked for (pending or stale)
+    valid_until: float = 0.0  # until then a repeat of the request may reuse this answer
 
     @cached_property
     def envelope(self) -> dict[str, Any]:
@@ -103,16 +107,19 @@ class Reader:
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
         self._feeds: TTLCache[int, FeedSnapshot] = TTLCache(maxsize=200_000, ttl=settings.memory_ttl_seconds)
         self._bodies: LRUCache[tuple[Any, ...], tuple[bytes, str]] = LRUCache(maxsize=16_384)
+        self.answers = Answers()
 
     # -- cache control from the writers' side --------------------------------------------
 
     def forget_feeds(self, source_ids: Iterable[int]) -> None:
         for source_id in source_ids:
             self._feeds.pop(source_id, None)
+        self.answers.invalidate()
 
     def forget_clients(self) -> None:
         self._clients.clear()
         self._unknown.clear()
+        self.answers.invalidate()
 
     # -- the two views ----------------------------------------------------------------------
 
@@ -137,6 +144,7 @@ class Reader:
             max_age=self._max_age(snapshot, now),
             build=lambda: _envelope(tracked, snapshot, stale, params.limit, rules, base),
             quota=quota,
+            **self._reuse(client, [snapshot], now),
         )
 
     async def wall_view(self, request: Request, platform_names: list[str] | None) -> FeedView:
@@ -162,6 +170,7 @@ class Reader:
             max_age=min(self._max_age(s, now) for _, s in parts),
             build=lambda: _wall(platforms, parts, rules, stales, params, base),
             quota=quota,
+            **self._reuse(client, [s for _, s in parts], now),
         )
 
     def json_body(self, view: FeedView) -> tuple[bytes, str, bool]:
@@ -218,6 +227,16 @@ class Reader:
         if stale or snapshot.status == "pending":
             self.refresher.request(snapshot.source_id)
         return stale
+
+    def _reuse(self, client: ClientView, snapshots: list[FeedSnapshot], now: float) -> dict[str, Any]:
+        """What a stored answer depends on, and until when nothing can change it unseen."""
+        deadlines = [now + self.settings.memory_ttl_seconds, client.key_expires_at or float("inf")]
+        deadlines += [s.expires_at for s in snapshots if s.expires_at is not None and s.expires_at > now]
+        return {
+            "source_ids": tuple(s.source_id for s in snapshots),
+            "nudge": tuple(s.source_id for s in snapshots if s.status == "pending" or s.is_stale(now)),
+            "valid_until": min(deadlines),
+        }
 
     def _max_age(self, snapshot: FeedSnapshot, now: float) -> int:
         if snapshot.expires_at is None or snapshot.expires_at <= now:

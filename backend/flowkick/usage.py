@@ -33,12 +33,22 @@ class UsageCounter:
         self._counts: defaultdict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._requested: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
+        self._day: tuple[float, str] = (0.0, "")
 
     def record(self, client_id: int, *, hit: bool = False, error: bool = False) -> None:
-        counts = self._counts[(client_id, day(self.clock.now()))]
+        counts = self._counts[(client_id, self._today())]
         counts[0] += 1
         counts[1] += hit
         counts[2] += error
+
+    def _today(self) -> str:
+        """The UTC day's name, formatted once a day rather than once a request."""
+        now = self.clock.now()
+        start, name = self._day
+        if not start <= now < start + 86400:
+            start, name = now - now % 86400, day(now)
+            self._day = (start, name)
+        return name
 
     def requested(self, source_id: int, at: float) -> None:
         self._requested[source_id] = at

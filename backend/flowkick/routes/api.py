@@ -1,4 +1,8 @@
-"""The public JSON API: one feed per platform, and a merged wall."""
+"""The public JSON API: one feed per platform, and a merged wall.
+
+These handlers are the full read path; a repeat of a recent request is answered before
+routing by `answers.RepeatAnswers` from the answer the full path left behind.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from flowkick.answers import request_key
+from flowkick.origins import cors_headers
 from flowkick.readpath import FeedView, Reader
+
+JSON = "application/json"
 
 
 async def social(request: Request) -> Response:
@@ -21,15 +29,17 @@ async def wall(request: Request) -> Response:
 
 
 def feed_response(request: Request, view: FeedView) -> Response:
+    """The full path's answer, kept for repeats of the same request (see answers.py)."""
     reader: Reader = request.app.state.reader
     body, etag, hit = reader.json_body(view)
     reader.usage.record(view.client.id, hit=hit)
-    headers = caching_headers(view, etag)
+    headers = {**caching_headers(view, etag), **cors_headers(request.headers.get("origin"))}
+    reader.answers.put(request_key(request.scope), view, body, etag, headers, JSON)
     if view.quota is not None:
         headers.update(view.quota.headers())
     if view.status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    return Response(body, status_code=view.status_code, headers=headers, media_type="application/json")
+    return Response(body, status_code=view.status_code, headers=headers, media_type=JSON)
 
 
 def caching_headers(view: FeedView, etag: str) -> dict[str, str]:
@@ -47,7 +57,20 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
+async def preflight(request: Request) -> Response:
+    """Browsers ask before sending `Authorization` across origins; the GET itself checks the key."""
+    return Response(status_code=204, headers={
+        "Access-Control-Allow-Origin": request.headers.get("origin") or "*",
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, If-None-Match",
+        "Access-Control-Max-Age": "86400",
+        "Vary": "Origin",
+    })
+
+
 routes: list[BaseRoute] = [
     Route("/api/v1/social/{platform}", social, methods=["GET", "HEAD"]),
     Route("/api/v1/feed", wall, methods=["GET", "HEAD"]),
+    Route("/api/v1/social/{platform}", preflight, methods=["OPTIONS"]),
+    Route("/api/v1/feed", preflight, methods=["OPTIONS"]),
 ]

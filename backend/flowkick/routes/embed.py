@@ -4,8 +4,7 @@
 themed HTML fragment. Rendered bytes are cached per (feed version and query, options) for
 a few minutes, so a warm request renders nothing and relative dates never grow old. A
 failed embed answers its real status with a quiet fragment, never a JSON body a host page
-would print. `cors_headers` is the one CORS rule for feed responses (HTML and JSON): a
-publishable key is only honoured from its client's allowed origins, when it has a list.
+would print. CORS follows the same rule as the JSON API (`origins.cors_headers`).
 """
 
 from __future__ import annotations
@@ -24,11 +23,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import flowkick
-from flowkick import origins
+from flowkick.origins import cors_headers
 from flowkick.errors import FlowkickError, NotFound
-from flowkick.readpath import ClientView, FeedView, Reader
+from flowkick.readpath import FeedView, Reader
 from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall, stylesheet
-from flowkick.routes.api import caching_headers, etag_matches
+from flowkick.routes.api import caching_headers, etag_matches, preflight
 
 REPO = Path(flowkick.__file__).resolve().parents[2]
 WIDGET = REPO / "widget" / "widget.js"
@@ -61,7 +60,7 @@ async def _fragment(request: Request, platform: str | None, get_view: Any) -> Re
         options = EmbedOptions.from_query(request.query_params, request.headers.get("accept-language"))
         reader: Reader = request.app.state.reader
         view: FeedView = await get_view(reader)
-        cors = cors_headers(request, view.client)
+        cors = cors_headers(request.headers.get("origin"))
         body, etag, hit = _rendered(request, view, options, platform)
         reader.usage.record(view.client.id, hit=hit)
     except FlowkickError as error:
@@ -102,15 +101,6 @@ def error_fragment(request: Request, error: FlowkickError, options: EmbedOptions
     headers = {**error.headers, "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*",
                "Access-Control-Expose-Headers": "Retry-After"}
     return Response(body, status_code=error.status, headers=headers, media_type=HTML)
-
-
-def cors_headers(request: Request, client: ClientView) -> dict[str, str]:
-    """CORS for a feed response; raises Forbidden for a publishable key from a foreign origin."""
-    origins.enforce(request, client.origins, client.key_kind)
-    origin = request.headers.get("origin")
-    if not origin:
-        return {}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "ETag, Retry-After"}
 
 
 @cache
@@ -187,6 +177,7 @@ async def _include(request: Request, page: str) -> str:
 routes: list[BaseRoute] = [
     Route("/embed/feed", embed_wall, methods=["GET", "HEAD"]),
     Route("/embed/{platform}", embed, methods=["GET", "HEAD"]),
+    Route("/embed/{platform}", preflight, methods=["OPTIONS"]),
     Route("/embed.css", embed_css, methods=["GET", "HEAD"]),
     Route("/widget.js", widget_js, methods=["GET", "HEAD"]),
     Route("/examples/", example, methods=["GET", "HEAD"]),
