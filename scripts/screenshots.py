@@ -14,7 +14,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from tests.support.browser import VIEWPORT, build_react, chromium, demo_app, live_app, open_tab, warm
+from tests.support.browser import VIEWPORT, build_react, chromium, open_tab
+from tests.support.servers import demo_app, live_app, warm
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-
 from flowkick.app import create_app
 from flowkick.settings import Settings
-from tests.support.browser import Tab, chromium, live_app, open_tab
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support.browser import Tab, chromium, open_tab
+from tests.support.servers import live_app
 
 PASSWORD = "open sesame, said the café owner"
 NAV = [("Overview", "Overview"), ("Clients", "Clients"), ("Sources", "Sources"), ("Refresh runs", "Refresh runs"),

@@ -16,13 +16,11 @@ from tests.support.browser import (
     Tab,
     build_react,
     chromium,
-    demo_app,
-    live_app,
     open_tab,
     run_axe,
     shadow_text,
-    warm,
 )
+from tests.support.servers import demo_app, live_app, warm
 
 # What each example page embeds: (CSS scope on the page, API path, query).
 RESTAURANT = [("#instagram", "instagram", {"limit": "6"}),

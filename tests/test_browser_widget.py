@@ -11,18 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from tests.support.browser import (
-    StaticSource,
-    Tab,
-    chromium,
-    computed,
-    demo_app,
-    free_port,
-    live_app,
-    open_tab,
-    shadow_text,
-    warm,
-)
+from tests.support.browser import Tab, chromium, computed, open_tab, shadow_text
+from tests.support.servers import StaticSource, demo_app, free_port, live_app, warm
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE_TEXTS = [

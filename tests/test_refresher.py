@@ -279,3 +279,16 @@ async def test_snapshot_version_changes_with_every_write(rig: Rig) -> None:
     await rig.refresher.run_once()
     second = await load_snapshot(rig.db, source_id)
     assert first is not None and second is not None and second.version == first.version + 1
+
+
+async def test_a_request_made_while_the_refresher_looks_for_work_is_not_lost(rig: Rig) -> None:
+    first, second = await rig.track("a.cafe", "b.cafe")
+    await rig.refresher.run_once()
+    rig.clock.advance(25 * 3600)  # both expired and not requested lately: only a request makes them due
+    rig.refresher.request(first)
+    looking = asyncio.create_task(rig.refresher.run_once())
+    await asyncio.sleep(0)  # the pass is now waiting for its database query
+    rig.refresher.request(second)
+    assert (await looking).runs == 1
+    assert (await rig.refresher.run_once()).runs == 1
+    assert [handles for _, handles in rig.source.calls[-2:]] == [["a.cafe"], ["b.cafe"]]

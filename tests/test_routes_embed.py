@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-
 from flowkick.app import create_app
 from flowkick.routes import embed
 from flowkick.settings import Settings
-from tests.support.browser import StaticSource, demo_app, live_app, warm
+
+from tests.support.servers import StaticSource, demo_app, live_app, warm
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
-
 from flowkick.clients import NewClient, create_client
 from flowkick.database import Database
-from tests.support.browser import StaticSource, chromium, demo_app, live_app
-from tests.support.wordpress import ADMIN, WordPress, free_port, wordpress_site  # noqa: F401 (fixture)
+from playwright.sync_api import Browser, Page
+
+from tests.support.browser import chromium
+from tests.support.servers import StaticSource, demo_app, free_port, live_app
+from tests.support.wordpress import ADMIN, WordPress, wordpress_site  # noqa: F401 (fixture)
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "wordpress-plugin" / "flowkick"
 OPTIONS = ("flowkick_server_url", "flowkick_default_key", "flowkick_cache_minutes")

@@ -240,19 +240,21 @@ class Refresher:
 
     async def _claimed_batches(self, platforms: set[str] | None, limit: int | None = None) -> list[list[Due]]:
         """Lease at most `limit` batches: a leased batch that does not run would block its sources."""
-        due = await self._due(platforms)
+        asked = set(self._requested)
+        due = await self._due(platforms, asked)
         batches: list[list[Due]] = []
         for batch in _batches(due, self.settings.batch_size)[:limit]:
             claimed = await self._claim(batch)
             if claimed:
                 batches.append(claimed)
         waiting = {d.source_id for d in due} - {d.source_id for b in batches for d in b}
-        self._requested &= waiting  # asked-for sources that must wait for a free slot stay asked for
+        # Forget the requests this pass answered; keep those waiting for a free slot, and
+        # those that came in while it queried the database (they were not looked at yet).
+        self._requested -= asked - waiting
         return batches
 
-    async def _due(self, platforms: set[str] | None) -> list[Due]:
+    async def _due(self, platforms: set[str] | None, requested: set[int]) -> list[Due]:
         now = self.clock.now()
-        requested = set(self._requested)
         forced, self._forced = self._forced, set()
         active_since = now - self.settings.active_window_hours * 3600
         soon = now + self.settings.refresh_ahead_seconds

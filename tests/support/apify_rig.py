@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import socket
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import uvicorn
-from sqlmodel import col, select
-from starlette.types import ASGIApp
 
 from flowkick.app import default_sources
 from flowkick.clients import create_client
@@ -30,6 +24,8 @@ from flowkick.refresher import Refresher
 from flowkick.settings import Settings
 from flowkick.sources.apify import ApifySource
 from flowkick.tables import FeedCache, RefreshRun, Source, WebhookEvent
+from sqlmodel import col, select
+
 from tests.support.apps import FakeClock, settings_for
 from tests.support.fake_apify import FakeApify
 
@@ -102,22 +98,3 @@ async def apify_rig(tmp_path: Path, fake: FakeApify, **overrides: Any) -> AsyncI
         await db.close()
 
 
-@contextmanager
-def serving(build: Callable[[str], ASGIApp]) -> Iterator[str]:
-    """`build(url)`'s app under uvicorn on 127.0.0.1 at `url`, lifespan included."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build(url), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    try:
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.02)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()

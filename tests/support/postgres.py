@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.wordpress import REPO, free_port
+from tests.support.servers import free_port
+from tests.support.wordpress import REPO
 
 SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                   "-c max_connections=200 -c deadlock_timeout=200ms")

@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.servers import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 WORDPRESS_SOURCE = Path("/usr/share/wordpress")
 ADMIN = ("admin", "admin-test-password")
@@ -43,13 +45,6 @@ def ensure_installed() -> None:
               (WORDPRESS_SOURCE / "wp-content/themes/twentytwentythree").is_dir() or None]
     if None in needed:
         subprocess.run(["bash", str(REPO / "scripts/install-test-deps.sh")], check=True)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
