@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from flowkick.app import create_app
-from flowkick.settings import Settings
 from playwright.sync_api import Browser, Page, expect
 
+from flowkick.app import create_app
+from flowkick.settings import Settings
 from tests.support.browser import Tab, chromium, open_tab
 from tests.support.servers import live_app
 

@@ -18,7 +18,6 @@ import pytest
 from apify_client.errors import ApifyApiError
 
 from tests.support.fake_apify import ACTORS, MALFORMED_ITEMS, FakeApify, WebhookReceiver, example_input
-from tests.support.fake_apify.fixtures import fake_apify, fake_apify_server, webhook_receiver  # noqa: F401
 
 INSTAGRAM = "apify/instagram-scraper"
 HANDLES = ["lunacafe.berlin", "panaderia.sol"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from flowkick import i18n
 
-NOW = datetime(2026, 9, 14, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("header,expected", [

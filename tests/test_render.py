@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -12,7 +12,7 @@ from flowkick import i18n
 from flowkick.errors import BadParameter, Unauthorized
 from flowkick.render import EmbedOptions, on_accent, render_error, render_fragment, render_wall
 
-NOW = datetime(2026, 9, 14, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
 HOSTILE = ('<script>alert(1)</script> <img src=x onerror="alert(2)"> </script> '
            '<a href="javascript:alert(3)">x</a> "quotes" & ampersands')
 
@@ -218,7 +218,7 @@ def test_header_can_be_turned_off() -> None:
 @pytest.mark.parametrize("lang", i18n.LANGS)
 def test_every_language_renders_its_labels_and_relative_dates(lang: str) -> None:
     page = render([post(1)], lang=lang)
-    two_days = i18n.relative_date(datetime(2026, 9, 12, 7, 31, tzinfo=timezone.utc), NOW, lang)
+    two_days = i18n.relative_date(datetime(2026, 9, 12, 7, 31, tzinfo=UTC), NOW, lang)
     assert two_days in page.text
     assert i18n.label(lang, "view_profile", platform="Instagram") in page.text
 

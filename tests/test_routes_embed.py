@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+
 from flowkick.app import create_app
 from flowkick.routes import embed
 from flowkick.settings import Settings
-
 from tests.support.servers import StaticSource, demo_app, live_app, warm
 
 

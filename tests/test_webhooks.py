@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
+from starlette.applications import Starlette
+
 from flowkick.app import create_app
 from flowkick.clients import create_client
 from flowkick.sources.apify import webhook_secret
 from flowkick.tables import FeedCache, RefreshRun, WebhookEvent
-from sqlmodel import select
-from starlette.applications import Starlette
-
 from tests.support.apify_rig import ApifyRig, apify_rig, apify_settings
 from tests.support.apps import FakeClock, running, until
 from tests.support.fake_apify import FakeApify

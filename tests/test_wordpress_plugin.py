@@ -19,13 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from flowkick.clients import NewClient, create_client
-from flowkick.database import Database
 from playwright.sync_api import Browser, Page
 
+from flowkick.clients import NewClient, create_client
+from flowkick.database import Database
 from tests.support.browser import chromium
 from tests.support.servers import StaticSource, demo_app, free_port, live_app
-from tests.support.wordpress import ADMIN, WordPress, wordpress_site  # noqa: F401 (fixture)
+from tests.support.wordpress import ADMIN, WordPress
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "wordpress-plugin" / "flowkick"
 OPTIONS = ("flowkick_server_url", "flowkick_default_key", "flowkick_cache_minutes")
@@ -102,7 +102,7 @@ def flowkick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowkickFeed]
 
 
 @pytest.fixture(scope="module")
-def site(wordpress_site: WordPress, flowkick: FlowkickFeed) -> WordPress:  # noqa: F811
+def site(wordpress_site: WordPress, flowkick: FlowkickFeed) -> WordPress:
     """WordPress with the plugin installed from the served zip and pointed at the server."""
     wordpress_site.install_plugin(httpx.get(f"{flowkick.url}/wordpress-plugin.zip").raise_for_status().content)
     wordpress_site.set_option("flowkick_server_url", flowkick.url)

@@ -6,6 +6,7 @@
     ├── Unauthorized         401  no key, or a key we do not know
     ├── Forbidden            403  inactive client, or an origin outside the client's list
     ├── NotFound             404  unknown platform, or a source the client does not track
+    ├── PayloadTooLarge      413  a request body (a webhook) larger than any real one
     └── TooManyRequests      429  over quota or over the burst limit (carries Retry-After)
 
 Each carries an HTTP status and a stable machine-readable code, so the JSON API, the
@@ -54,6 +55,11 @@ class Forbidden(FlowkickError):
 class NotFound(FlowkickError):
     status = 404
     code = "not_found"
+
+
+class PayloadTooLarge(FlowkickError):
+    status = 413
+    code = "payload_too_large"
 
 
 class TooManyRequests(FlowkickError):

@@ -9,7 +9,7 @@ the app's clock said when it was rendered.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 LANGS: tuple[str, ...] = ("en", "es", "de", "fr", "pt")
 DEFAULT_LANG = "en"
@@ -196,4 +196,4 @@ def decimal(value: float, lang: str) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

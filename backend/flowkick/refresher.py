@@ -24,7 +24,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,31 +35,14 @@ from flowkick.database import Database
 from flowkick.feeds import content_hash
 from flowkick.plans import Plans
 from flowkick.settings import Settings
-from flowkick.sources import FetchResult, HandleResult, Source
-from flowkick.tables import Client, ClientSource, FeedCache, RefreshRun, Source as SourceRow
+from flowkick.sources import FetchResult, HandleResult, RunSource, RunStarted, Source
+from flowkick.tables import Client, ClientSource, FeedCache, RefreshRun
+from flowkick.tables import Source as SourceRow
 
 log = logging.getLogger("flowkick.refresher")
 
 Progress = Callable[[str, int, int], None]  # platform, handles done, handles due
 Report = Callable[[str, int], None]  # platform, handles just finished
-
-
-class RunStarted(NamedTuple):
-    run_id: str
-    dataset_id: str | None
-
-
-@runtime_checkable
-class RunSource(Protocol):
-    """A source whose fetch is a remote run that outlives this process: started, then collected."""
-
-    name: str
-
-    async def start_run(self, platform: str, handles: list[str], limit: int) -> RunStarted: ...
-
-    async def collect_run(self, platform: str, handles: list[str], limit: int, run_id: str) -> FetchResult:
-        """Wait for the run and read its results; status LOST when the run is unknown."""
-        ...
 
 
 @dataclass(frozen=True)

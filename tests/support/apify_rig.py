@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import col, select
+
 from flowkick.app import default_sources
 from flowkick.clients import create_client
 from flowkick.database import Database
@@ -24,8 +26,6 @@ from flowkick.refresher import Refresher
 from flowkick.settings import Settings
 from flowkick.sources.apify import ApifySource
 from flowkick.tables import FeedCache, RefreshRun, Source, WebhookEvent
-from sqlmodel import col, select
-
 from tests.support.apps import FakeClock, settings_for
 from tests.support.fake_apify import FakeApify
 

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+
 from flowkick.app import create_app
 from flowkick.platforms import PLATFORMS
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult
 from flowkick.sources.demo import demo_items, demo_profile
-from starlette.applications import Starlette
 
 START = 1_790_000_000.0  # 2026-09-21, a fixed "now" for tests that inject time
 

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import free_port
-from tests.support.wordpress import REPO
+from tests.support.servers import REPO, free_port
 
 SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                   "-c max_connections=200 -c deadlock_timeout=200ms")

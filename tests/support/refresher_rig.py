@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import select
+
 from flowkick.clients import create_client
 from flowkick.database import Database
 from flowkick.platforms import PLATFORMS
 from flowkick.refresher import Refresher
 from flowkick.settings import Settings
 from flowkick.tables import FeedCache, RefreshRun
-from sqlmodel import select
-
 from tests.support.apps import FakeClock, ScriptedSource, settings_for
 
 

@@ -18,11 +18,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
+
 from flowkick.app import create_app
 from flowkick.platforms import PLATFORMS
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, Source
-from starlette.types import ASGIApp
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -78,7 +81,7 @@ def serving(build: Callable[[str], ASGIApp]) -> Iterator[str]:
     """`build(url)`'s app under uvicorn on 127.0.0.1 at `url`, lifespan included."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(build(url), log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

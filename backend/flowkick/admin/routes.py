@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sqlmodel import col, update
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
-from sqlmodel import col, update
 
-from flowkick import clients as ops, keys
+from flowkick import clients as ops
+from flowkick import keys
 from flowkick.admin import queries
 from flowkick.admin.chart import stacked
 from flowkick.admin.session import LOGIN_COOKIE, SESSION_COOKIE, LoginLimiter, Session, Sessions, same

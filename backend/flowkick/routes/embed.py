@@ -23,8 +23,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import flowkick
-from flowkick.origins import cors_headers
 from flowkick.errors import FlowkickError, NotFound
+from flowkick.origins import cors_headers
 from flowkick.readpath import FeedView, Reader
 from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall, stylesheet
 from flowkick.routes.api import caching_headers, etag_matches, preflight

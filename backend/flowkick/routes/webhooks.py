@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from flowkick.database import Database
-from flowkick.errors import BadParameter, FlowkickError, Unauthorized
+from flowkick.errors import BadParameter, PayloadTooLarge, Unauthorized
 from flowkick.refresher import Refresher
 from flowkick.sources.apify import ApifySource, webhook_secret
 from flowkick.tables import RefreshRun, WebhookEvent
@@ -35,11 +35,6 @@ MAX_BODY_BYTES = 64 * 1024
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EVENT_RE = re.compile(r"[A-Z_.]{1,64}")
 _WAITING = ("RUNNING", "INTERRUPTED")  # refresh_run states of a run whose data is not stored yet
-
-
-class PayloadTooLarge(FlowkickError):
-    status = 413
-    code = "payload_too_large"
 
 
 async def apify_webhook(request: Request) -> Response:

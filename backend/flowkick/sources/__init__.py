@@ -13,7 +13,7 @@ and total for Google reviews.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 Item = dict[str, Any]
 Profile = dict[str, Any]
@@ -55,3 +55,21 @@ class Source(Protocol):
     name: str
 
     async def fetch(self, platform: str, handles: list[str], limit: int) -> FetchResult: ...
+
+
+class RunStarted(NamedTuple):
+    run_id: str
+    dataset_id: str | None
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """A source whose fetch is a remote run that outlives this process: started, then collected."""
+
+    name: str
+
+    async def start_run(self, platform: str, handles: list[str], limit: int) -> RunStarted: ...
+
+    async def collect_run(self, platform: str, handles: list[str], limit: int, run_id: str) -> FetchResult:
+        """Wait for the run and read its results; status LOST when the run is unknown."""
+        ...

@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from apify_client import ApifyClientAsync
 
-from flowkick.refresher import RunStarted
 from flowkick.settings import Settings
-from flowkick.sources import FetchResult, HandleResult
+from flowkick.sources import FetchResult, HandleResult, RunStarted
 from flowkick.sources.actors import ACTORS
 
 if TYPE_CHECKING:  # the client exports its models only from a private module

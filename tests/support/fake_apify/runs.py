@@ -12,7 +12,7 @@ import copy
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ class Run:
     request_queue_id: str = field(default_factory=new_id)
     build_id: str = field(default_factory=new_id)
     status: str = "READY"
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     item_count: int = 0
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -136,7 +136,7 @@ class Run:
     def resource(self, user_id: str) -> dict[str, Any]:
         """The run object as `GET /v2/actor-runs/{id}` answers it (validated by the client's `Run`)."""
         data = copy.deepcopy(_RUN_TEMPLATE)
-        seconds = ((self.finished_at or datetime.now(timezone.utc)) - self.started_at).total_seconds()
+        seconds = ((self.finished_at or datetime.now(UTC)) - self.started_at).total_seconds()
         price = self.actor.price_per_item_usd
         data.update(
             id=self.id, actId=self.actor.act_id, userId=user_id, startedAt=_iso(self.started_at),
@@ -311,7 +311,7 @@ class Engine:
             self._datasets[run.dataset_id] = copy.deepcopy(items)
             run.item_count = len(items)
             run.status = status
-            run.finished_at = datetime.now(timezone.utc)
+            run.finished_at = datetime.now(UTC)
         run.finished.set()
         self._fire(run, EVENT_TYPES[status])
 

@@ -14,7 +14,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -148,7 +148,7 @@ def _headers(hook: Webhook, variables: dict[str, Any]) -> dict[str, str]:
 
 
 def event_variables(user_id: str, event_type: str, resource: dict[str, Any]) -> dict[str, Any]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     iso = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
     return {
         "userId": user_id,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Google place ids are case-sensitive; every other platform's handles are not.
 _CASE_SENSITIVE = {"google_reviews"}
 
-BASE_TIME = datetime(2026, 9, 14, 8, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
 POST_INTERVAL = timedelta(hours=20)
 
 
