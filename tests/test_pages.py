@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,20 @@ async def test_every_demo_image_is_served(tmp_path: Path) -> None:
     async with running(scripted_app(tmp_path)) as client:
         answers = [await client.get(url) for url in sorted(images)]
     assert len(images) >= 10 and all(a.status_code == 200 for a in answers)
+
+
+async def test_metrics_report_requests_feeds_and_runs_in_prometheus_text(tmp_path: Path) -> None:
+    async with running(scripted_app(tmp_path)) as client:
+        for _ in range(40):
+            if (await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})).status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})
+        text = (await client.get("/metrics")).text
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert int(samples["flowkick_requests_total"]) >= 2 and int(samples["flowkick_cache_hits_total"]) >= 1
+    feeds = {k: int(v) for k, v in samples.items() if k.startswith("flowkick_feeds{")}
+    assert sum(feeds.values()) == len(PLATFORMS) and feeds['flowkick_feeds{status="ok"}'] >= 1
+    assert int(samples['flowkick_refresh_runs_total{platform="instagram",status="SUCCEEDED"}']) >= 1
+    assert samples["flowkick_refresher_up"] == "1"
+    assert "# TYPE flowkick_apify_cost_usd_total counter" in text

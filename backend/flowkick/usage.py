@@ -34,12 +34,17 @@ class UsageCounter:
         self._requested: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._day: tuple[float, str] = (0.0, "")
+        self.totals = [0, 0, 0]  # requests, cache hits, errors since start (for /metrics)
 
     def record(self, client_id: int, *, hit: bool = False, error: bool = False) -> None:
         counts = self._counts[(client_id, self._today())]
         counts[0] += 1
         counts[1] += hit
         counts[2] += error
+        totals = self.totals
+        totals[0] += 1
+        totals[1] += hit
+        totals[2] += error
 
     def _today(self) -> str:
         """The UTC day's name, formatted once a day rather than once a request."""

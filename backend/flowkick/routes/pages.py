@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from flowkick import __version__, keys
+from flowkick import __version__, keys, metrics
 from flowkick.clients import DEMO_HANDLES, DEMO_SECRET_KEY
 from flowkick.platforms import LABELS
 
@@ -44,8 +44,15 @@ async def healthz(request: Request) -> Response:
     }, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
 
 
+async def metrics_text(request: Request) -> Response:
+    state = request.app.state
+    body = await state.db.read(lambda s: metrics.render(s, state.usage, state.refresher.alive, state.clock.now()))
+    return Response(body, media_type="text/plain; version=0.0.4", headers={"Cache-Control": "no-store"})
+
+
 routes: list[BaseRoute] = [
     Route("/", landing),
     Route("/healthz", healthz),
+    Route("/metrics", metrics_text),
     Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
 ]
