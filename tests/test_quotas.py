@@ -119,6 +119,13 @@ async def test_feed_answers_carry_rate_limit_headers(rig: Rig) -> None:
     assert int(first.headers["x-ratelimit-reset"]) == OCTOBER_FIRST
 
 
+@pytest.mark.parametrize("settings", [plans(monthly_requests=5)])
+async def test_an_error_after_counting_still_carries_rate_limit_headers(rig: Rig) -> None:
+    reply = await rig.http.get("/api/v1/social/instagram", params={"api_key": rig.client.publishable_key,
+                                                                    "limit": "500"})
+    assert reply.status_code == 400 and reply.headers["x-ratelimit-remaining"] == "4"
+
+
 async def test_unlimited_plans_send_no_rate_limit_headers(rig: Rig) -> None:
     reply = await rig.get(key="pk_demo")
     assert "x-ratelimit-limit" not in reply.headers

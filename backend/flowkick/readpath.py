@@ -10,7 +10,8 @@ costs a few dictionary lookups.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -25,7 +26,7 @@ from flowkick import keys, moderation, origins
 from flowkick.answers import Answers
 from flowkick.clock import Clock, iso
 from flowkick.database import Database
-from flowkick.errors import BadParameter, Forbidden, NotFound, Unauthorized
+from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
 from flowkick.plans import Plans
 from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
@@ -127,51 +128,53 @@ class Reader:
         """One source's feed, for GET /api/v1/social/{platform} and /embed/{platform}."""
         client = await self.client(request)
         quota = await self.quotas.admit(client.id, client.plan, client.key_kind)
-        params = feed_params(request)
-        platform = _platform(platform_name)
-        tracked = _pick(client, platform, params.handle)
-        snapshot = await self._snapshot(tracked.source_id)
-        now = self.clock.now()
-        stale = self._note_request(snapshot, now)
-        base = self._base_url(request)
-        rules = _rules(client, tracked, params.min_rating)
-        pending = snapshot.status == "pending"
-        return FeedView(
-            client=client,
-            status_code=202 if pending else 200,
-            cache_key=(tracked.source_id, snapshot.version, stale, params.limit, rules, base),
-            retry_after=PENDING_RETRY_AFTER if pending else None,
-            max_age=self._max_age(snapshot, now),
-            build=lambda: _envelope(tracked, snapshot, stale, params.limit, rules, base),
-            quota=quota,
-            **self._reuse(client, [snapshot], now),
-        )
+        with _counted(quota):
+            params = feed_params(request)
+            platform = _platform(platform_name)
+            tracked = _pick(client, platform, params.handle)
+            snapshot = await self._snapshot(tracked.source_id)
+            now = self.clock.now()
+            stale = self._note_request(snapshot, now)
+            base = self._base_url(request)
+            rules = _rules(client, tracked, params.min_rating)
+            pending = snapshot.status == "pending"
+            return FeedView(
+                client=client,
+                status_code=202 if pending else 200,
+                cache_key=(tracked.source_id, snapshot.version, stale, params.limit, rules, base),
+                retry_after=PENDING_RETRY_AFTER if pending else None,
+                max_age=self._max_age(snapshot, now),
+                build=lambda: _envelope(tracked, snapshot, stale, params.limit, rules, base),
+                quota=quota,
+                **self._reuse(client, [snapshot], now),
+            )
 
     async def wall_view(self, request: Request, platform_names: list[str] | None) -> FeedView:
         """Every requested platform of the client merged into one newest-first wall."""
         client = await self.client(request)
         quota = await self.quotas.admit(client.id, client.plan, client.key_kind)
-        params = feed_params(request)
-        platforms = [_platform(p) for p in platform_names] if platform_names else list(client.sources)
-        tracked = [t for p in platforms for t in client.sources.get(p, ()) if not params.handle or t.handle == params.handle]
-        if not tracked:
-            raise NotFound("this key tracks no account on those platforms", code="source_not_found")
-        now = self.clock.now()
-        parts = [(t, await self._snapshot(t.source_id)) for t in tracked]
-        stales = tuple(self._note_request(s, now) for _, s in parts)
-        base = self._base_url(request)
-        pending = all(s.status == "pending" for _, s in parts)
-        rules = tuple(_rules(client, t, params.min_rating) for t, _ in parts)
-        return FeedView(
-            client=client,
-            status_code=202 if pending else 200,
-            cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit, base),
-            retry_after=PENDING_RETRY_AFTER if pending else None,
-            max_age=min(self._max_age(s, now) for _, s in parts),
-            build=lambda: _wall(platforms, parts, rules, stales, params, base),
-            quota=quota,
-            **self._reuse(client, [s for _, s in parts], now),
-        )
+        with _counted(quota):
+            params = feed_params(request)
+            platforms = [_platform(p) for p in platform_names] if platform_names else list(client.sources)
+            tracked = [t for p in platforms for t in client.sources.get(p, ()) if not params.handle or t.handle == params.handle]
+            if not tracked:
+                raise NotFound("this key tracks no account on those platforms", code="source_not_found")
+            now = self.clock.now()
+            parts = [(t, await self._snapshot(t.source_id)) for t in tracked]
+            stales = tuple(self._note_request(s, now) for _, s in parts)
+            base = self._base_url(request)
+            pending = all(s.status == "pending" for _, s in parts)
+            rules = tuple(_rules(client, t, params.min_rating) for t, _ in parts)
+            return FeedView(
+                client=client,
+                status_code=202 if pending else 200,
+                cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit, base),
+                retry_after=PENDING_RETRY_AFTER if pending else None,
+                max_age=min(self._max_age(s, now) for _, s in parts),
+                build=lambda: _wall(platforms, parts, rules, stales, params, base),
+                quota=quota,
+                **self._reuse(client, [s for _, s in parts], now),
+            )
 
     def json_body(self, view: FeedView) -> tuple[bytes, str, bool]:
         """The serialized envelope and its ETag, and whether it came from memory."""
@@ -248,6 +251,17 @@ class Reader:
             return self.settings.public_url.rstrip("/")
         host = request.headers.get("host", "localhost")
         return f"{request.scope.get('scheme', 'http')}://{host}"
+
+
+@contextmanager
+def _counted(quota: QuotaState | None) -> Iterator[None]:
+    """An error after the request was counted still tells the caller where its quota stands."""
+    try:
+        yield
+    except FlowkickError as error:
+        if quota is not None:
+            error.headers = {**quota.headers(), **error.headers}
+        raise
 
 
 def api_key(request: Request) -> str:
