@@ -12,7 +12,7 @@ import pytest
 
 from flowkick.clients import create_client
 from flowkick.platforms import PLATFORMS
-from tests.support.apps import ScriptedSource, running, scripted_app, until
+from tests.support.apps import ScriptedSource, demo_api, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
 
@@ -22,17 +22,8 @@ ITEM_KEYS = {"id", "platform", "type", "url", "title", "text", "image", "media",
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The demo client (pk_demo) with every feed fetched once."""
-    app = scripted_app(tmp_path)
-    async with running(app) as client:
-        await until(lambda: _all_ready(client))
-        client.app = app  # type: ignore[attr-defined]
+    async with demo_api(tmp_path) as client:
         yield client
-
-
-async def _all_ready(client: httpx.AsyncClient) -> bool:
-    answers = [await client.get(f"/api/v1/social/{p}", params={"api_key": "pk_demo"}) for p in PLATFORMS]
-    return all(a.status_code == 200 for a in answers)
 
 
 async def test_feed_envelope_has_the_documented_fields(api: httpx.AsyncClient) -> None:

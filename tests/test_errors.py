@@ -14,22 +14,15 @@ from hypothesis import strategies as st
 
 from flowkick.clients import create_client
 from flowkick.tables import Client
-from tests.support.apps import running, scripted_app, until
+from tests.support.apps import demo_api
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = scripted_app(tmp_path)
-    async with running(app) as client:
-        await until(lambda: _ready(client))
-        client.app = app  # type: ignore[attr-defined]
+    async with demo_api(tmp_path) as client:
         yield client
-
-
-async def _ready(client: httpx.AsyncClient) -> bool:
-    return (await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})).status_code == 200
 
 
 async def _error(client: httpx.AsyncClient, url: str, **kwargs: Any) -> tuple[int, str]:

@@ -94,6 +94,21 @@ async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+@asynccontextmanager
+async def demo_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The demo app (pk_demo) with every feed fetched once; `client.app` is the app itself."""
+    app = scripted_app(tmp_path)
+    async with running(app) as client:
+        await until(lambda: _all_fetched(client))
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+async def _all_fetched(client: httpx.AsyncClient) -> bool:
+    answers = [await client.get(f"/api/v1/social/{p}", params={"api_key": "pk_demo"}) for p in PLATFORMS]
+    return all(a.status_code == 200 for a in answers)
+
+
 async def until(condition: Any, *, attempts: int = 400) -> None:
     """Yield to the app until `condition()` holds; fails after a bounded number of tries."""
     for _ in range(attempts):
