@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from flowkick.sources.actor_output import ParsedOutput
 from flowkick.sources.facebook import FacebookActor
+from tests.support.samples import SAMPLES
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "apify" / "samples" / "facebook.json"
+SAMPLE = SAMPLES / "facebook.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 HANDLES = ["lunacafe.berlin", "panaderia.sol"]
 SPEC = FacebookActor()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from flowkick.sources.actor_output import ParsedOutput
 from flowkick.sources.google_reviews import GoogleReviewsActor
+from tests.support.samples import SAMPLES
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "apify" / "samples" / "google_reviews.json"
+SAMPLE = SAMPLES / "google_reviews.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 LUNA, SOL = "ChIJFAKElunaCafe000001", "ChIJFAKEpanaderiaSol002"
 SPEC = GoogleReviewsActor()

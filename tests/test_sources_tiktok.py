@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flowkick.sources.actor_output import ParsedOutput
 from flowkick.sources.tiktok import TikTokActor
+from tests.support.samples import SAMPLES
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "apify" / "samples" / "tiktok.json"
+SAMPLE = SAMPLES / "tiktok.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 HANDLES = ["lunacafe.berlin", "panaderia.sol"]
 SPEC = TikTokActor()

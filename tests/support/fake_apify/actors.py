@@ -2,7 +2,7 @@
 
 Each fake actor reads exactly the input fields the real actor reads (see
 shared/apify/actors.md), asks the `World` which accounts exist, and builds items from the
-real-shaped samples in `samples/`: the sample items are templates whose identity fields
+real-shaped samples in `tests/samples/`: the sample items are templates whose identity fields
 (ids, permalinks, timestamps, owner, input echo) are rewritten per handle, so any handle
 gets deterministic items while the samples' hostile captions (`<script>`, quotes and
 ampersands, emoji) reach the refresher too.
@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
 from itertools import zip_longest
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support.samples import SAMPLES
+
 from .world import World, handle_key, seed
 
-SAMPLES = Path(__file__).parent / "samples"
 _ID_FIELD = {
     "instagram": "id", "tiktok": "id", "google_reviews": "reviewId", "twitter": "id", "youtube": "id", "facebook": "postId",
 }

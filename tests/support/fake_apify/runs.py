@@ -13,8 +13,9 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from tests.support.samples import SAMPLES
 
 from .actors import ActorSpec
 from .ids import new_id
@@ -35,7 +36,7 @@ _STATUS_MESSAGES = {
     "TIMED-OUT": "The Actor run timed out.",
     "ABORTED": "The Actor run was aborted.",
 }
-_RUN_TEMPLATE: dict[str, Any] = json.loads((Path(__file__).parent / "samples" / "run-succeeded.json").read_text())["data"]
+_RUN_TEMPLATE: dict[str, Any] = json.loads((SAMPLES / "run-succeeded.json").read_text())["data"]
 WEBHOOK_MODES = ("deliver", "duplicate", "drop")
 
 
