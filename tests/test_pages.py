@@ -48,7 +48,7 @@ async def test_landing_page_shows_the_demo_keys_and_json_links(tmp_path: Path) -
     async with running(scripted_app(tmp_path)) as client:
         page = await client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "pk_demo" in page.text and "sk_demo" in page.text
+    assert "pk_demo" in page.text and "sk_demo" in page.text and 'href="/examples/"' in page.text
     for platform in PLATFORMS:
         assert f'href="/api/v1/social/{platform}?api_key=pk_demo"' in page.text
 
