@@ -62,13 +62,19 @@ def _enabled(request: Request) -> bool:
     return bool(request.app.state.settings.admin_password)
 
 
+def _signed_in(request: Request) -> Session | Response:
+    """The admin's session, or the answer for a visitor without one."""
+    if not _enabled(request):
+        return _not_found(request)
+    session = admin(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+    return RedirectResponse("/admin/login", status_code=303) if session is None else session
+
+
 def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        if not _enabled(request):
-            return _not_found(request)
-        session = admin(request).sessions.read(request.cookies.get(SESSION_COOKIE))
-        if session is None:
-            return RedirectResponse("/admin/login", status_code=303)
+        session = _signed_in(request)
+        if isinstance(session, Response):
+            return session
         return _private(await handler(request, session))
 
     return endpoint
@@ -76,11 +82,9 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
 
 def action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        if not _enabled(request):
-            return _not_found(request)
-        session = admin(request).sessions.read(request.cookies.get(SESSION_COOKIE))
-        if session is None:
-            return RedirectResponse("/admin/login", status_code=303)
+        session = _signed_in(request)
+        if isinstance(session, Response):
+            return session
         form = await _form(request)
         if not same(session.csrf, _one(form, "csrf")):
             return render(request, "admin/message.html", {"title": "Form expired",
