@@ -200,15 +200,6 @@ async def test_a_source_refreshed_by_another_process_after_this_one_looked_is_no
     assert rig.source.calls == [("instagram", ["a.cafe"])]
 
 
-async def test_every_run_is_recorded(rig: Rig) -> None:
-    await rig.track("a.cafe", "b.cafe")
-    await rig.refresher.run_once()
-    (run,) = await rig.runs()
-    assert (run.platform, run.handles, run.status, run.source_name) == ("instagram", ["a.cafe", "b.cafe"],
-                                                                        "SUCCEEDED", "scripted")
-    assert run.item_count == 2 * rig.settings.items_per_source and run.finished_at == rig.clock.now()
-
-
 # -- conflicts ---------------------------------------------------------------------------
 
 

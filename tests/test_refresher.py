@@ -22,9 +22,11 @@ from tests.support.refresher_rig import Rig, make_rig
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    made = await make_rig(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rig]:
+    """The refresher on each database Flowkick supports."""
+    url = {} if request.param == "sqlite" else {"database_url": request.getfixturevalue("postgres_database_url")}
+    made = await make_rig(tmp_path, **url)
     yield made
     await made.db.close()
 
