@@ -70,6 +70,23 @@ class Settings:
     key_grace_hours: float = setting(24.0, "How long a rotated key keeps working next to its replacement.")
     admin_session_hours: float = setting(12.0, "How long an /admin login lasts.")
     admin_login_attempts: int = setting(5, "Failed /admin logins allowed per address in 15 minutes.")
+    media_store: str = setting("", "Where stored pictures go: empty for a media folder beside the SQLite file (or the "
+                                   "working folder), a folder path, or s3://BUCKET for S3-compatible storage.")
+    media_public_url: str = setting("", "Base URL the stored pictures are served from (a CDN in front of the store); "
+                                        "empty: /media on this server, or the S3 endpoint's bucket URL.")
+    media_s3_endpoint: str = setting("", "S3-compatible endpoint URL (empty: AWS S3).")
+    media_s3_region: str = setting("us-east-1", "S3 region.")
+    media_s3_access_key: str = setting("", "S3 access key id.")
+    media_s3_secret_key: str = setting("", "S3 secret access key.")
+    media_allow_private_hosts: int = setting(0, "1 lets picture downloads reach private and loopback addresses "
+                                                "(tests only: their fake CDN runs on 127.0.0.1).")
+    media_max_download_bytes: int = setting(20_000_000, "Largest picture downloaded; bigger files are refused.")
+    media_download_timeout_seconds: float = setting(20.0, "Longest one download may take, slow senders included.")
+    media_max_store_bytes: int = setting(10_000_000_000, "Size cap of the media store; the pictures shown least "
+                                                         "recently are evicted first. 0: no cap.")
+    media_grace_hours: float = setting(72.0, "How long a stored picture no feed shows any more is kept.")
+    media_store_videos: int = setting(0, "1 also stores video files for inline playback (posters are always stored).")
+    media_video_max_bytes: int = setting(50_000_000, "Largest video file stored when media_store_videos is 1.")
 
     @property
     def demo_mode(self) -> bool:
