@@ -21,8 +21,6 @@ from flowkick.tables import SchemaVersion  # importing the module registers ever
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
-
 # version reached -> statements that bring the previous version there.
 MIGRATIONS: dict[int, list[str]] = {
     2: [  # key rotation with a grace period, client-wide moderation, pinned items
@@ -36,7 +34,15 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX ix_client_previous_publishable_key_hash ON client (previous_publishable_key_hash)",
         "CREATE INDEX ix_client_previous_secret_key_hash ON client (previous_secret_key_hash)",
     ],
+    3: [  # media: every picture stored by Flowkick
+        "ALTER TABLE feed_cache ADD COLUMN media JSON NOT NULL DEFAULT '{}'",
+        "ALTER TABLE feed_cache ADD COLUMN media_hash VARCHAR NOT NULL DEFAULT ''",
+        "ALTER TABLE feed_cache ADD COLUMN media_failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE feed_cache ADD COLUMN media_retry_at FLOAT",
+    ],
 }
+
+SCHEMA_VERSION = max(MIGRATIONS)
 
 _BUSY_MARKERS = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
 

@@ -85,6 +85,12 @@ class FeedCache(SQLModel, table=True):
     dataset_id: str | None = None
     lease_owner: str | None = None
     lease_until: float | None = None
+    # Media (see flowkick.media): origin key -> stored picture or failed download, the
+    # content hash those pictures were last gathered for, and when failures retry.
+    media: dict[str, Any] = _json({})
+    media_hash: str = ""
+    media_failures: int = 0
+    media_retry_at: float | None = None
 
 
 class RefreshRun(SQLModel, table=True):
@@ -106,6 +112,28 @@ class RefreshRun(SQLModel, table=True):
     error: str | None = None
     cost_usd: float | None = None
     owner: str = ""
+
+
+class MediaAsset(SQLModel, table=True):
+    """One stored picture (or video), content-addressed: shared by every feed that shows it.
+
+    `last_shown_at` is the last time a feed showing it was requested; the media clean-up
+    evicts by it when the store is over its size cap, and deletes files no feed references
+    once `unreferenced_since` is older than the grace period.
+    """
+
+    __tablename__ = "media_asset"
+
+    digest: str = Field(primary_key=True)
+    kind: str = "image"
+    width: int = 0
+    height: int = 0
+    placeholder: str = ""
+    files: list[str] = _json([])
+    bytes: int = 0
+    created_at: float
+    last_shown_at: float = Field(index=True)
+    unreferenced_since: float | None = None
 
 
 class WebhookEvent(SQLModel, table=True):
