@@ -38,7 +38,7 @@ class Rig:
         return await self.http.post(path, data={"csrf": token, **(data or {})})
 
     async def feed(self, key: str) -> httpx.Response:
-        return await self.http.get("/api/v1/social/instagram", params={"api_key": key})
+        return await self.http.get("/api/v1/social/instagram", headers={"Authorization": f"Bearer {key}"})
 
 
 def csrf_of(html: str) -> str:
@@ -205,11 +205,11 @@ async def test_adding_and_removing_a_source(admin: Rig) -> None:
     new = await create_client(admin.app.state.db, "Café", {}, now=0)
     page = f"/admin/clients/{new.id}"
     await admin.post(f"{page}/sources", {"platform": "tiktok", "handle": "@Luna.Cafe"}, page=page)
-    assert (await admin.http.get("/api/v1/social/tiktok", params={"api_key": new.secret_key})).status_code in (200, 202)
+    assert (await admin.http.get("/api/v1/social/tiktok", headers={"Authorization": f"Bearer {new.secret_key}"})).status_code in (200, 202)
     source_id = re.search(r"/sources/(\d+)/remove", (await admin.http.get(page)).text)
     assert source_id
     await admin.post(f"{page}/sources/{source_id.group(1)}/remove", page=page)
-    assert (await admin.http.get("/api/v1/social/tiktok", params={"api_key": new.secret_key})).status_code == 404
+    assert (await admin.http.get("/api/v1/social/tiktok", headers={"Authorization": f"Bearer {new.secret_key}"})).status_code == 404
 
 
 async def test_an_invalid_handle_is_shown_on_the_client_page(admin: Rig) -> None:

@@ -147,7 +147,8 @@ async def test_a_key_reads_only_its_own_clients_sources(tmp_path: Path) -> None:
         other = await client.get("/api/v1/social/instagram",
                                  params={"api_key": a.publishable_key, "handle": "cafe.b"})
         untracked = await client.get("/api/v1/social/tiktok", params={"api_key": a.publishable_key})
-        wall = (await client.get("/api/v1/feed", params={"api_key": b.secret_key, "limit": 50})).json()
+        wall = (await client.get("/api/v1/feed", params={"limit": 50},
+                                 headers={"Authorization": f"Bearer {b.secret_key}"})).json()
     assert own["handle"] == "cafe.a"
     assert other.status_code == 404 and untracked.status_code == 404
     assert {s["handle"] for s in wall["sources"]} == {"cafe.b"}

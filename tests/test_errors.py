@@ -75,7 +75,24 @@ async def test_inactive_client_is_forbidden(api: httpx.AsyncClient) -> None:
 
     await app.state.db.write(deactivate)
     app.state.reader.forget_clients()
-    assert await _error(api, f"/api/v1/social/instagram?api_key={new.secret_key}") == (403, "client_inactive")
+    auth = {"Authorization": f"Bearer {new.secret_key}"}
+    assert await _error(api, "/api/v1/social/instagram", headers=auth) == (403, "client_inactive")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/social/instagram", "/api/v1/feed", "/api/v1/sources", "/api/v1/usage"])
+async def test_a_secret_key_in_the_url_is_refused_with_a_pointer_to_the_header(api: httpx.AsyncClient, path: str) -> None:
+    answer = await api.get(path, params={"api_key": "sk_demo"})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "secret_key_in_url")
+    assert "Authorization: Bearer" in answer.json()["error"]["message"]
+
+
+async def test_a_secret_key_in_an_embed_url_is_refused_too(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/embed/instagram", params={"api_key": "sk_demo"})
+    assert answer.status_code == 400 and "secret_key_in_url" in answer.text
+
+
+async def test_a_secret_key_in_the_authorization_header_is_accepted(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/embed/instagram", headers={"Authorization": "Bearer sk_demo"})).status_code == 200
 
 
 async def test_oversized_query_is_refused_with_414(api: httpx.AsyncClient) -> None:

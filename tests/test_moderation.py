@@ -86,12 +86,16 @@ class Rig:
     http: httpx.AsyncClient
     client: NewClient
 
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.client.secret_key}"}
+
     async def json_ids(self, path: str = "/api/v1/social/google_reviews") -> list[str]:
-        body = (await self.http.get(path, params={"api_key": self.client.secret_key, "limit": 50})).json()
+        body = (await self.http.get(path, params={"limit": 50}, headers=self.auth)).json()
         return [i["id"] for i in body["items"]]
 
     async def fragment_ids(self, path: str = "/embed/google_reviews") -> list[str]:
-        text = (await self.http.get(path, params={"api_key": self.client.secret_key, "limit": 50})).text
+        text = (await self.http.get(path, params={"limit": 50}, headers=self.auth)).text
         return re.findall(r'data-item="([^"]+)"', text)
 
 

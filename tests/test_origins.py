@@ -143,5 +143,5 @@ async def test_a_refused_json_request_says_why(listed: tuple[httpx.AsyncClient, 
 @pytest.mark.anyio
 async def test_the_secret_key_works_from_a_server_without_origin(listed: tuple[httpx.AsyncClient, NewClient]) -> None:
     http, new = listed
-    reply = await http.get("/embed/instagram", params={"api_key": new.secret_key})
+    reply = await http.get("/embed/instagram", headers={"Authorization": f"Bearer {new.secret_key}"})
     assert reply.status_code == 200

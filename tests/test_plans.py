@@ -64,7 +64,7 @@ async def test_a_source_is_not_refreshed_sooner_than_its_plans_minimum_interval(
         new = await create_client(app.state.db, "Café", {"instagram": ["cafe"]}, now=0)
 
         async def fetched_at() -> str | None:
-            body = (await http.get("/api/v1/social/instagram", params={"api_key": new.secret_key})).json()
+            body = (await http.get("/api/v1/social/instagram", headers={"Authorization": f"Bearer {new.secret_key}"})).json()
             return body["fetched_at"]  # type: ignore[no-any-return]
 
         await app.state.refresher.run_once(["instagram"])

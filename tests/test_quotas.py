@@ -31,7 +31,7 @@ class Rig:
     client: NewClient
 
     async def get(self, path: str = "/api/v1/social/instagram", key: str | None = None) -> httpx.Response:
-        return await self.http.get(path, params={"api_key": key or self.client.publishable_key})
+        return await self.http.get(path, headers={"Authorization": f"Bearer {key or self.client.publishable_key}"})
 
 
 @pytest.fixture

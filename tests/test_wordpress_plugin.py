@@ -80,7 +80,7 @@ def _wait_until_fetched(url: str, key: str) -> None:
     """Asks for the feed until the refresher has filled it (the first ask starts the fetch)."""
     deadline = time.monotonic() + 30
     with httpx.Client(base_url=url) as client:
-        while client.get("/api/v1/social/instagram", params={"api_key": key}).status_code == 202:
+        while client.get("/api/v1/social/instagram", headers={"Authorization": f"Bearer {key}"}).status_code == 202:
             assert time.monotonic() < deadline, "the feed stayed pending"
             time.sleep(0.1)
 

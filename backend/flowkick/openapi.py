@@ -45,7 +45,7 @@ _RATE_HEADERS = {name: {"schema": {"type": "integer"}, "description": text} for 
     ("X-RateLimit-Reset", "Unix time when the monthly count starts again"))}
 
 _FEED_PARAMS = [
-    _query("api_key", "Publishable or secret key (or send Authorization: Bearer)", {"type": "string"}),
+    _query("api_key", "Publishable key; a secret key goes only in Authorization: Bearer (400 in a URL)", {"type": "string"}),
     _query("handle", "Needed only when the client tracks several accounts on the platform", {"type": "string"}),
     _query("limit", "Items to return", {"type": "integer", "minimum": 1, "maximum": 50, "default": 12}),
     _query("min_rating", "Reviews below this rating are left out", {"type": "integer", "minimum": 1, "maximum": 5}),
@@ -143,7 +143,7 @@ def document() -> dict[str, Any]:
                 "publishableKey": {"type": "apiKey", "in": "query", "name": "api_key",
                                    "description": "pk_… (safe in web pages; limited to the client's origins)"},
                 "secretKey": {"type": "http", "scheme": "bearer",
-                              "description": "sk_… (servers only: WordPress, backends, the management API)"},
+                              "description": "sk_… (servers only: WordPress, backends, the management API; never in a URL)"},
             },
         },
     }

@@ -265,9 +265,14 @@ def _counted(quota: QuotaState | None) -> Iterator[None]:
 
 
 def api_key(request: Request) -> str:
-    key = request.query_params.get("api_key") or _bearer(request.headers.get("authorization", ""))
+    """The request's key. Secret keys are refused in URLs: proxies, CDNs and browsers log those."""
+    in_query = request.query_params.get("api_key")
+    if in_query and keys.kind_of(in_query) == "secret":
+        raise BadParameter("secret keys never go in a URL: send them as Authorization: Bearer sk_…, and rotate "
+                           "this one, since it may already be in some log", code="secret_key_in_url")
+    key = in_query or _bearer(request.headers.get("authorization", ""))
     if not key:
-        raise Unauthorized("an API key is required: ?api_key=… or Authorization: Bearer …", code="missing_key")
+        raise Unauthorized("an API key is required: ?api_key=pk_… or Authorization: Bearer …", code="missing_key")
     if len(key) > 200:
         raise Unauthorized("unknown API key")
     return key
