@@ -2,8 +2,9 @@
 
 It stands in for Apify when no token is set, behind the same refresher and cache, so a
 fresh checkout shows working feeds offline. Content is deterministic per (platform,
-handle); only the timestamps follow the clock, so feeds look recent. Image URLs are
-site-relative (`/static/demo/…`): the read path makes them absolute for the request's host.
+handle); only the timestamps follow the clock, so feeds look recent. Picture addresses are
+the package's sample photos (`/static/demo/…`), which the media worker reads from the
+package (`flowkick.media.demo`) and stores like any downloaded picture.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flowkick.sources import FetchResult, HandleResult, Item, Profile
 
 IMAGES = ("latte", "croissant", "cake", "salad", "pasta", "pancakes", "bread", "smoothie",
           "terrace", "interior", "beans", "brunch")
-AVATAR = "/static/demo/avatar.svg"
+AVATAR = "/static/demo/avatar.jpg"
 
 CAPTIONS = (
     "Fresh out of the oven: our butter croissants, every morning from 7 ☕🥐",
@@ -164,7 +165,7 @@ def _base(platform: str, handle: str, index: int, at: float, kind: str, rng: ran
 
 
 def _media(kind: str, picture: str) -> dict[str, Any]:
-    return {"type": kind, "url": f"/static/demo/{picture}.svg", "width": 1080, "height": 1080,
+    return {"type": kind, "url": f"/static/demo/{picture}.jpg", "width": 1080, "height": 1080,
             "alt": f"{picture.capitalize()}, photographed from above"}
 
 
