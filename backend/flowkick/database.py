@@ -40,6 +40,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE feed_cache ADD COLUMN media_failures INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE feed_cache ADD COLUMN media_retry_at FLOAT",
     ],
+    4: [  # incremental collection: when counts were last renewed; what each run was charged
+        "ALTER TABLE feed_cache ADD COLUMN counts_renewed_at FLOAT",
+        "ALTER TABLE refresh_run ADD COLUMN charged INTEGER NOT NULL DEFAULT 0",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -85,6 +85,7 @@ class FeedCache(SQLModel, table=True):
     dataset_id: str | None = None
     lease_owner: str | None = None
     lease_until: float | None = None
+    counts_renewed_at: float | None = None  # last fetch that renewed likes and other counts
     # Media (see flowkick.media): origin key -> stored picture or failed download, the
     # content hash those pictures were last gathered for, and when failures retry.
     media: dict[str, Any] = _json({})
@@ -111,6 +112,7 @@ class RefreshRun(SQLModel, table=True):
     skipped: int = 0
     error: str | None = None
     cost_usd: float | None = None
+    charged: int = 0  # results Apify charged the run for
     owner: str = ""
 
 
@@ -134,6 +136,18 @@ class MediaAsset(SQLModel, table=True):
     created_at: float
     last_shown_at: float = Field(index=True)
     unreferenced_since: float | None = None
+
+
+class SourceCost(SQLModel, table=True):
+    """What collecting one source cost in one calendar month (UTC): its shares of the runs."""
+
+    __tablename__ = "source_cost"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    month: str = Field(primary_key=True, index=True)  # YYYY-MM
+    cost_usd: float = 0.0
+    results: int = 0
+    runs: int = 0
 
 
 class WebhookEvent(SQLModel, table=True):
