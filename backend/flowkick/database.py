@@ -41,6 +41,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE feed_cache ADD COLUMN media_retry_at FLOAT",
     ],
     4: [  # incremental collection: when counts were last renewed; what each run was charged
+        "ALTER TABLE feed_cache ADD COLUMN newest_at FLOAT",
         "ALTER TABLE feed_cache ADD COLUMN counts_renewed_at FLOAT",
         "ALTER TABLE refresh_run ADD COLUMN charged INTEGER NOT NULL DEFAULT 0",
     ],

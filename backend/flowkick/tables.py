@@ -85,6 +85,7 @@ class FeedCache(SQLModel, table=True):
     dataset_id: str | None = None
     lease_owner: str | None = None
     lease_until: float | None = None
+    newest_at: float | None = None  # publication time of the newest stored item
     counts_renewed_at: float | None = None  # last fetch that renewed likes and other counts
     # Media (see flowkick.media): origin key -> stored picture or failed download, the
     # content hash those pictures were last gathered for, and when failures retry.
