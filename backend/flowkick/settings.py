@@ -54,6 +54,16 @@ class Settings:
                                               "sooner when FLOWKICK_PUBLIC_URL is set.")
     apify_retry_delay_seconds: float = setting(0.5, "First pause before a rate-limited or failed Apify request is "
                                                     "retried (4 retries, the pause doubles each time).")
+    counts_refresh_hours: float = setting(24.0, "How often likes, comments and views are renewed; in between a "
+                                                "refresh asks Apify only for items newer than those stored.")
+    counts_window_hours: float = setting(24.0, "How far back a renewal of counts reaches (items still collecting "
+                                               "likes); 0: it fetches every kept item again.")
+    quiet_max_hours: float = setting(6.0, "Longest wait between checks of a source that posts rarely (checked "
+                                          "about 20 times between two of its posts, never more often than its TTL).")
+    apify_budget_usd: float = setting(0.0, "Monthly Apify spend at which refreshing stops (stored items are still "
+                                           "served); 0: no budget.")
+    apify_plan_budgets: str = setting("", 'Monthly Apify spend per plan as JSON, e.g. {"free": 5, "starter": 40}: '
+                                          "a plan's clients stop refreshing once their shares reach it.")
     actor_instagram: str = setting(ACTORS["instagram"].default_actor_id, "Apify actor fetching Instagram posts.")
     actor_tiktok: str = setting(ACTORS["tiktok"].default_actor_id, "Apify actor fetching TikTok videos.")
     actor_google_reviews: str = setting(ACTORS["google_reviews"].default_actor_id,
