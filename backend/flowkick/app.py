@@ -21,11 +21,12 @@ from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import Clock, SystemClock
 from flowkick.database import Database
 from flowkick.errors import FlowkickError
+from flowkick.media.store import open_store
 from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
 from flowkick.readpath import Reader
 from flowkick.refresher import Refresher
-from flowkick.routes import api, embed, manage, pages, plugin, webhooks
+from flowkick.routes import api, embed, manage, media, pages, plugin, webhooks
 from flowkick.settings import Settings
 from flowkick.sources import Source
 from flowkick.sources.apify import ApifySource
@@ -69,12 +70,13 @@ def create_app(
 
     app = Starlette(
         routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
-                *webhooks.routes, *admin.routes],
+                *webhooks.routes, *admin.routes, *media.routes],
         middleware=[Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
     app.state.settings, app.state.clock, app.state.db = settings, clock, db
+    app.state.media_store = open_store(settings)
     app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
     return app
 
