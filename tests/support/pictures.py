@@ -1,0 +1,51 @@
+"""Pictures made with Pillow for the media tests and bench: photo-like, hostile or broken.
+
+Flat colours compress a thousand to one and encode in no time, so `photo` paints what a
+camera gives an encoder: gradients, soft shapes and grain, seeded so every run sees the same
+bytes (a 1080x1350 one is a ~250 KB JPEG, like an Instagram original).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFilter
+
+
+def photo(width: int = 1080, height: int = 1350, *, seed: int = 0, fmt: str = "JPEG", **options: Any) -> bytes:
+    """A photo-like picture in `fmt` (JPEG at quality 88 unless `options` say otherwise)."""
+    return save(photo_image(width, height, seed=seed), fmt, **options)
+
+
+def photo_image(width: int, height: int, *, seed: int = 0) -> Image.Image:
+    rng = random.Random(seed)
+    channels = [Image.linear_gradient("L").rotate(rng.randrange(360)).resize((width, height)) for _ in range(3)]
+    picture = Image.merge("RGB", channels)
+    draw = ImageDraw.Draw(picture)
+    for _ in range(40):
+        x, y, r = rng.randrange(width), rng.randrange(height), rng.randrange(4, max(5, width // 4))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x - r, y - r, x + r, y + r), fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    grain = Image.frombytes("L", (width, height), rng.randbytes(width * height)).convert("RGB")
+    return Image.blend(picture.filter(ImageFilter.GaussianBlur(3)), grain, 0.05)
+
+
+def save(picture: Image.Image, fmt: str = "JPEG", **options: Any) -> bytes:
+    output = io.BytesIO()
+    picture.save(output, fmt, **({"quality": 88} if fmt == "JPEG" and not options else options))
+    return output.getvalue()
+
+
+def png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
+    """A tiny PNG whose header declares `width` x `height` pixels: a decompression bomb's header."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + \
+        _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
