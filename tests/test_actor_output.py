@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -46,8 +47,9 @@ class RowSpec(ActorSpec):
 
     platform = "instagram"
     default_actor_id = "test/rows"
+    price_per_result_usd = 0.001
 
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
         return {"handles": handles, "limit": limit}
 
     def handle_candidates(self, raw: dict[str, Any]) -> Iterable[object]:

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from flowkick.settings import table
-
-FLOWKICK = [sys.executable, "-m", "flowkick"]
-
-
-def run(folder: Path, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWKICK_", "APIFY_"))} | env
-    result = subprocess.run([*FLOWKICK, *args], cwd=folder, env=environment, capture_output=True, text=True,
-                            timeout=60)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+from tests.support.cli import run, serving
 
 
 def test_clients_add_json_prints_the_keys_once(tmp_path: Path) -> None:
@@ -113,25 +97,22 @@ def test_sigterm_flushes_usage_before_exit(tmp_path: Path) -> None:
     assert requests == [(3,)]
 
 
-@contextmanager
-def serving(folder: Path) -> Iterator[str]:
-    """`flowkick serve --port 0` in `folder`; yields the URL it printed, stops it with SIGTERM."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWKICK_", "APIFY_"))}
-    server = subprocess.Popen([*FLOWKICK, "serve", "--port", "0", "--log-level", "warning"], cwd=folder,
-                              env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        assert match and "demo mode" in line, line
-        yield match.group(0)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        for stream in (server.stdout, server.stderr):
-            if stream:
-                stream.close()
-    assert server.returncode == -signal.SIGTERM  # uvicorn re-raises the signal after a graceful shutdown
+def test_serve_writes_one_json_line_per_request_with_keys_masked(tmp_path: Path) -> None:
+    with serving(tmp_path) as url:
+        httpx.get(f"{url}/embed/instagram", headers={"Authorization": "Bearer sk_demo", "X-Request-ID": "wp-1"})
+        httpx.get(f"{url}/api/v1/social/instagram?api_key=pk_demo", headers={"X-Request-ID": "page-1"})
+    lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()]
+    by_id = {line.get("request_id"): line for line in lines}
+    assert by_id["wp-1"]["key"] == "sk_***" and by_id["page-1"]["path"] == "/api/v1/social/instagram?api_key=pk_***"
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's own lines are JSON too
+    assert "pk_demo" not in (tmp_path / "serve.log").read_text() and "sk_demo" not in (tmp_path / "serve.log").read_text()
+
+
+def test_serve_writes_text_for_people_when_asked(tmp_path: Path) -> None:
+    with serving(tmp_path, FLOWKICK_LOG_FORMAT="text") as url:
+        httpx.get(f"{url}/healthz", headers={"X-Request-ID": "by-hand"})
+    assert re.search(r"INFO +flowkick\.access: request request_id=by-hand method=GET path=/healthz status=200",
+                     (tmp_path / "serve.log").read_text())
 
 
 @pytest.mark.parametrize("command", [["clients"], ["clients", "add"], ["refresh", "--platform", "myspace"]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from flowkick.sources.actor_output import ParsedOutput
@@ -14,6 +15,7 @@ SAMPLE = SAMPLES / "facebook.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 HANDLES = ["lunacafe.berlin", "panaderia.sol"]
 SPEC = FacebookActor()
+SINCE = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 
 def parse(rows: list[Any] | None = None, handles: list[str] | None = None) -> ParsedOutput:
@@ -34,13 +36,53 @@ def test_one_run_asks_for_every_page() -> None:
             {"url": "https://www.facebook.com/lunacafe.berlin"},
             {"url": "https://www.facebook.com/panaderia.sol"},
         ],
-        "resultsLimit": 10,
+        "resultsLimit": 20,
         "captionText": False,
     }
 
 
-def test_cost_cap_is_limit_per_page() -> None:
-    assert SPEC.max_items(HANDLES, 10) == 20
+def test_results_limit_allows_every_page_its_share_whether_it_counts_per_page_or_per_run() -> None:
+    assert (SPEC.build_input(HANDLES, 10)["resultsLimit"], SPEC.max_items(HANDLES, 10)) == (20, 20)
+
+
+def test_a_fill_runs_one_page_at_a_time_so_no_page_starves() -> None:
+    assert SPEC.fill_batch_size == 1
+
+
+def test_incremental_run_asks_only_for_posts_newer_than_since() -> None:
+    assert SPEC.build_input(HANDLES, 10, SINCE)["onlyPostsNewerThan"] == "2026-11-20T08:30:00Z"
+
+
+def test_error_row_with_only_url_is_the_pages_error() -> None:
+    error = {"url": "https://www.facebook.com/panaderia.sol", "error": "not_found", "errorDescription": "Page gone"}
+    out = parse([error])
+    assert (out.handles["panaderia.sol"].error, out.handles["panaderia.sol"].rows) == ("not_found: Page gone", 1)
+
+
+def test_id_page_is_fetched_at_its_p_url_and_its_handle_is_not_p() -> None:
+    handle = "Luna-Cafe-100063123456789"
+    raw = row("1400000000000003")
+    raw.update(inputUrl=f"https://www.facebook.com/p/{handle}/", facebookUrl=f"https://www.facebook.com/p/{handle}/",
+               pageName="p")
+    out = parse([raw], [handle])
+    assert SPEC.profile_url(handle) == f"https://www.facebook.com/p/{handle}/"
+    assert out.handles[handle].items[0]["author"]["handle"] == handle
+
+
+def test_picture_in_image_instead_of_photo_image_is_a_photo() -> None:
+    raw = row("1400000000000004")
+    (entry,) = raw["media"]
+    entry["image"] = entry.pop("photo_image")
+    media = parse([raw]).handles["lunacafe.berlin"].items[0]["media"]
+    assert [(m["url"], m["width"]) for m in media] == [(entry["image"]["uri"], entry["image"]["width"])]
+
+
+def test_untyped_entries_do_not_make_a_one_photo_post_a_carousel() -> None:
+    raw = row("1400000000000004")
+    photo = raw["media"][0]
+    raw["media"] += [{"url": "https://www.facebook.com/some/link"}, {**photo, "__typename": None}]
+    item = parse([raw]).handles["lunacafe.berlin"].items[0]
+    assert (item["type"], len(item["media"])) == ("image", 1)
 
 
 def test_posts_are_attributed_by_input_url() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from flowkick.sources.actor_output import ParsedOutput
@@ -14,6 +15,7 @@ SAMPLE = SAMPLES / "google_reviews.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 LUNA, SOL = "ChIJFAKElunaCafe000001", "ChIJFAKEpanaderiaSol002"
 SPEC = GoogleReviewsActor()
+SINCE = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 
 def parse(rows: list[Any] | None = None, handles: list[str] | None = None) -> ParsedOutput:
@@ -35,9 +37,36 @@ def test_one_run_asks_for_the_newest_reviews_of_every_place() -> None:
         "maxReviews": 20,
         "reviewsSort": "newest",
         "language": "en",
-        "reviewsOrigin": "all",
+        "reviewsOrigin": "google",
         "personalData": True,
     }
+
+
+def test_incremental_run_asks_only_for_reviews_since() -> None:
+    assert SPEC.build_input([LUNA], 20, SINCE)["reviewsStartDate"] == "2026-11-20T08:30:00Z"
+
+
+def moved(raw: dict[str, Any], new_id: str) -> dict[str, Any]:
+    """A row of a place whose Google place id changed since we tracked it."""
+    return {**raw, "placeId": new_id, "url": f"https://www.google.com/maps/place/?q=place_id:{new_id}"}
+
+
+def test_row_is_matched_by_cid_when_the_handle_is_a_cid() -> None:
+    raw = next(r for r in ROWS if r.get("placeId") == SOL)
+    out = SPEC.parse([moved(raw, "ChIJNewId")], [raw["cid"]])
+    assert len(out.handles[raw["cid"]].items) == 1
+
+
+def test_rows_of_a_changed_place_id_go_to_the_one_place_left_without_reviews() -> None:
+    rows = [moved(r, "ChIJNewSolId") if r.get("placeId") == SOL else r for r in ROWS]
+    out = SPEC.parse(rows, [LUNA, SOL])
+    assert (len(out.handles[LUNA].items), len(out.handles[SOL].items), out.skipped) == (4, 3, 0)
+
+
+def test_rows_of_unknown_places_are_not_guessed_when_two_places_starve() -> None:
+    rows = [moved(r, "ChIJNewSolId") for r in ROWS if r.get("placeId") == SOL]
+    out = SPEC.parse(rows, [LUNA, SOL])
+    assert (out.handles[LUNA].items, out.handles[SOL].items, out.skipped) == ([], [], len(rows))
 
 
 def test_cost_cap_is_limit_per_place() -> None:

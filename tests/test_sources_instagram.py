@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from flowkick.sources.actor_output import ParsedOutput
 from flowkick.sources.instagram import InstagramActor
@@ -14,6 +17,7 @@ SAMPLE = SAMPLES / "instagram.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 HANDLES = ["lunacafe.berlin", "panaderia.sol", "closed.kiosk.example"]
 SPEC = InstagramActor()
+SINCE = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 
 def parse(rows: list[Any] | None = None, handles: list[str] | None = None) -> ParsedOutput:
@@ -33,13 +37,29 @@ def test_one_run_asks_for_every_profile_url() -> None:
     assert SPEC.build_input(["lunacafe.berlin", "panaderia.sol"], 12) == {
         "directUrls": ["https://www.instagram.com/lunacafe.berlin/", "https://www.instagram.com/panaderia.sol/"],
         "resultsType": "posts",
-        "resultsLimit": 12,
+        "resultsLimit": 15,
         "addParentData": False,
     }
 
 
-def test_cost_cap_is_limit_per_handle() -> None:
-    assert SPEC.max_items(["lunacafe.berlin", "panaderia.sol"], 12) == 24
+def test_a_fill_asks_for_three_more_than_it_keeps_so_pinned_posts_take_no_slot() -> None:
+    assert (SPEC.per_handle(12), SPEC.max_items(["lunacafe.berlin", "panaderia.sol"], 12)) == (15, 30)
+
+
+def test_incremental_run_asks_only_for_posts_newer_than_since() -> None:
+    assert SPEC.build_input(["lunacafe.berlin"], 12, SINCE)["onlyPostsNewerThan"] == "2026-11-20T08:30:00Z"
+
+
+def test_run_charge_cap_is_its_item_cap_at_the_published_price_above_apifys_floor() -> None:
+    assert SPEC.max_charge_usd(["a"] * 25, 24) == pytest.approx(25 * 27 * 0.0027)
+    assert SPEC.max_charge_usd(["a"], 24) == 0.5
+
+
+def test_old_pinned_post_sorts_after_newer_posts() -> None:
+    pinned, newer = row("3931000000000000005"), row("3931000000000000006")
+    pinned.update(isPinned=True, timestamp="2024-01-01T00:00:00.000Z")
+    items = parse([pinned, newer]).handles["panaderia.sol"].items
+    assert [entry["id"] for entry in items] == ["instagram:3931000000000000006", "instagram:3931000000000000005"]
 
 
 def test_collab_post_is_attributed_to_input_url_not_owner() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ SAMPLE = SAMPLES / "tiktok.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 HANDLES = ["lunacafe.berlin", "panaderia.sol"]
 SPEC = TikTokActor()
+SINCE = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 
 def parse(rows: list[Any] | None = None, handles: list[str] | None = None) -> ParsedOutput:
@@ -33,7 +35,7 @@ def item(out: ParsedOutput, handle: str, item_id: str) -> dict[str, Any]:
 def test_one_run_asks_for_the_latest_videos_of_every_profile() -> None:
     assert SPEC.build_input(HANDLES, 10) == {
         "profiles": ["lunacafe.berlin", "panaderia.sol"],
-        "resultsPerPage": 10,
+        "resultsPerPage": 13,
         "profileScrapeSections": ["videos"],
         "profileSorting": "latest",
         "excludePinnedPosts": False,
@@ -44,8 +46,12 @@ def test_one_run_asks_for_the_latest_videos_of_every_profile() -> None:
     }
 
 
-def test_cost_cap_is_limit_per_handle() -> None:
-    assert SPEC.max_items(HANDLES, 10) == 20
+def test_a_fill_asks_for_three_more_than_it_keeps_so_pinned_videos_take_no_slot() -> None:
+    assert SPEC.max_items(HANDLES, 10) == 26
+
+
+def test_incremental_run_asks_only_for_videos_since() -> None:
+    assert SPEC.build_input(HANDLES, 10, SINCE)["oldestPostDateUnified"] == "2026-11-20T08:30:00Z"
 
 
 @pytest.mark.parametrize("given", ["@LunaCafe.Berlin", "lunacafe.berlin", "https://www.tiktok.com/@lunacafe.berlin"])

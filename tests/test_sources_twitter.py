@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from flowkick.sources.actor_output import ParsedOutput
@@ -14,6 +15,7 @@ SAMPLE = SAMPLES / "twitter.json"
 ROWS: list[dict[str, Any]] = json.loads(SAMPLE.read_text())
 HANDLES = ["lunacafeberlin", "panaderiasol"]
 SPEC = TwitterActor()
+SINCE = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 
 def parse(rows: list[Any] | None = None, handles: list[str] | None = None) -> ParsedOutput:
@@ -28,12 +30,27 @@ def tweet(out: ParsedOutput, handle: str, item_id: str) -> dict[str, Any]:
     return next(entry for entry in out.handles[handle].items if entry["id"] == f"twitter:{item_id}")
 
 
-def test_one_run_asks_for_every_handle_with_a_whole_run_cap() -> None:
-    assert SPEC.build_input(HANDLES, 20) == {"twitterHandles": HANDLES, "maxItems": 40, "sort": "Latest"}
+def test_one_run_asks_one_search_per_handle_with_a_whole_run_cap() -> None:
+    assert SPEC.build_input(HANDLES, 20) == {
+        "searchTerms": [f"from:{handle}" for handle in HANDLES],
+        "sort": "Latest",
+        "maxItems": 100,
+        "includeSearchTerms": True,
+    }
 
 
-def test_cost_cap_is_limit_per_handle() -> None:
-    assert SPEC.max_items(["a", "b", "c"], 15) == 45
+def test_run_cap_is_never_below_the_actors_minimum_of_50_per_query() -> None:
+    assert (SPEC.max_items(["a", "b", "c"], 15), SPEC.max_items(["a"], 60)) == (150, 60)
+
+
+def test_incremental_run_starts_on_the_day_of_since() -> None:
+    assert SPEC.build_input(HANDLES, 20, SINCE)["start"] == "2026-11-20"
+
+
+def test_tweets_are_attributed_by_their_search_term_first() -> None:
+    raw = copy.deepcopy(next(r for r in ROWS if r.get("id")))
+    raw["searchTerm"] = "from:panaderiasol"
+    assert len(parse([raw]).handles["panaderiasol"].items) == 1
 
 
 def test_tweets_are_attributed_by_author_case_insensitively() -> None:

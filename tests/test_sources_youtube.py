@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,10 +35,11 @@ def test_one_run_asks_for_the_newest_videos_and_shorts_of_every_channel() -> Non
     assert SPEC.build_input(HANDLES, 10) == {
         "startUrls": [
             {"url": "https://www.youtube.com/@lunacafeberlin/videos"},
+            {"url": "https://www.youtube.com/@lunacafeberlin/shorts"},
             {"url": "https://www.youtube.com/@panaderiasol/videos"},
+            {"url": "https://www.youtube.com/@panaderiasol/shorts"},
         ],
         "maxResults": 10,
-        "maxResultsShorts": 10,
         "maxResultStreams": 0,
         "sortVideosBy": "NEWEST",
         "downloadSubtitles": False,
@@ -46,6 +48,11 @@ def test_one_run_asks_for_the_newest_videos_and_shorts_of_every_channel() -> Non
 
 def test_cost_cap_covers_videos_and_shorts_of_every_channel() -> None:
     assert SPEC.max_items(HANDLES, 10) == 40
+
+
+def test_incremental_run_without_a_date_filter_reads_two_rows_per_tab() -> None:
+    since = datetime(2026, 11, 20, tzinfo=UTC)
+    assert (SPEC.build_input(HANDLES, 10, since)["maxResults"], SPEC.max_items(HANDLES, 10, since)) == (2, 8)
 
 
 @pytest.mark.parametrize("key", ["input", "fromYTUrl", "channelUrl", "channelUsername"])
@@ -104,9 +111,22 @@ def test_profile_reads_channel_and_subscribers() -> None:
     }
 
 
-def test_relative_date_is_kept_undated_and_sorted_last() -> None:
+@pytest.mark.parametrize(("text", "published"), [
+    ("3 days ago", "2026-09-12T10:00:00Z"),
+    ("Streamed 2 weeks ago", "2026-09-01T10:00:00Z"),
+    ("a month ago", "2026-08-16T10:00:00Z"),
+    ("10 months ago", "2025-11-19T10:00:00Z"),
+])
+def test_relative_date_is_dated_back_from_the_runs_end(text: str, published: str) -> None:
     old = row("FaKeSoL0006")
-    old["date"] = "10 months ago"
+    old["date"] = text
+    out = SPEC.parse([old], HANDLES, now=datetime(2026, 9, 15, 10, 0, tzinfo=UTC))
+    assert out.handles["panaderiasol"].items[0]["published_at"] == published
+
+
+def test_unreadable_date_is_kept_undated_and_sorted_last() -> None:
+    old = row("FaKeSoL0006")
+    old["date"] = "sometime"
     rows = [old, row("FaKeSoL0005"), row("FaKeSoL0004")]
     items = parse(rows).handles["panaderiasol"].items
     assert [(entry["id"], entry["published_at"]) for entry in items] == [

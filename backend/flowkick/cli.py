@@ -1,16 +1,18 @@
-"""The `flowkick` command: serve, manage clients, refresh once, list settings."""
+"""The `flowkick` command: serve, manage clients, refresh once, list settings, back up and restore."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import logging
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from flowkick import __version__
+from flowkick import __version__, backups, logs
 from flowkick.clients import InvalidHandle, create_client, list_clients, remove_client
 from flowkick.clock import SystemClock
 from flowkick.database import Database
@@ -37,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (refresher included)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", help="overrides FLOWKICK_LOG_LEVEL (debug, info, warning, error)")
     serve.set_defaults(run=_serve)
 
     clients = commands.add_parser("clients", help="add, list and remove clients").add_subparsers(
@@ -65,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     refresh.set_defaults(run=_refresh)
 
     commands.add_parser("settings", help="list every setting and its value").set_defaults(run=_settings)
+
+    backup = commands.add_parser("backup", help="copy the live SQLite database to FILE, consistently")
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser("restore", help="replace the SQLite database with a backup FILE")
+    restore.add_argument("file", type=Path)
+    restore.set_defaults(run=_restore)
     return parser
 
 
@@ -74,14 +83,20 @@ def _serve(args: argparse.Namespace) -> None:
     from flowkick.app import create_app
 
     settings = Settings.from_env()
+    level = args.log_level or settings.log_level
+    handler = logs.configure(level, settings.log_format)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(2048)  # connections made as soon as the URL is printed wait for start-up, not fail
     host, port = sock.getsockname()[:2]
-    mode = "demo mode: sample data, key pk_demo" if settings.demo_mode else "Apify mode"
-    print(f"Flowkick {__version__} on http://{host}:{port} ({mode})", flush=True)
-    config = uvicorn.Config(create_app(settings), log_level=args.log_level, proxy_headers=True, server_header=False)
+    mode = "demo mode: sample data, its keys on the landing page" if settings.demo_mode else "Apify mode"
+    banner = logging.makeLogRecord({"name": "flowkick", "levelname": "INFO", "levelno": logging.INFO,
+                                    "msg": f"Flowkick {__version__} on http://{host}:{port} ({mode})"})
+    print(handler.format(banner), flush=True)  # whatever the level: scripts wait for this line's URL
+    # uvicorn's own access log is off: flowkick.access writes one line per request, keys masked.
+    config = uvicorn.Config(create_app(settings), log_config=None, log_level=level.lower(), access_log=False,
+                            proxy_headers=True, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -145,8 +160,28 @@ def _settings(args: argparse.Namespace) -> None:
     current = Settings.from_env()
     for env, default, kind, help_text in table():
         value = getattr(current, env.removeprefix("FLOWKICK_").lower())
-        shown = "***" if value and ("TOKEN" in env or "SECRET" in env or "PASSWORD" in env) else value
+        shown = "***" if value and any(word in env for word in _SECRET_WORDS) else value
         print(f"{env}={shown}\n    {help_text} ({kind}, default: {default!r})")
+
+
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "WEBHOOK_URL")  # a Slack webhook URL is a credential too
+
+
+def _backup(args: argparse.Namespace) -> None:
+    try:
+        checked = backups.backup(Settings.from_env().database_url, args.file)
+    except backups.BackupError as exc:
+        sys.exit(f"flowkick: {exc}")
+    print(f"Backed up to {args.file} ({checked.size_bytes} bytes, schema {checked.schema}, integrity ok).")
+
+
+def _restore(args: argparse.Namespace) -> None:
+    try:
+        checked = backups.restore(args.file, Settings.from_env().database_url)
+    except backups.BackupError as exc:
+        sys.exit(f"flowkick: {exc}")
+    print(f"Restored {args.file} (schema {checked.schema}). Restart running servers so they forget what they "
+          "had in memory.")
 
 
 class ProgressBar:

@@ -1,15 +1,23 @@
-"""Prometheus metrics: what an operator graphs and alerts on.
+"""Prometheus metrics, from `prometheus_client`: what an operator graphs and alerts on.
 
-Request counters come from this process's memory (never a database write per request);
-feed, run and cost figures are read from the database when scraped, so every process of
-a deployment reports the same shared state.
+Each app has its own `CollectorRegistry` (tests build many apps in one process). Three
+kinds of figures share it:
+
+- this process's live figures, updated as things happen: request latency per route,
+  refresh run durations, alerts opened and recovered;
+- this process's request counters, read from `UsageCounter.totals` when scraped (the
+  hot path only bumps integers, never a metric object);
+- the deployment's shared state, read from the database when scraped (`database_figures`),
+  so every process of a deployment reports the same feeds, runs and cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterator
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -17,35 +25,82 @@ from sqlmodel import select
 from flowkick.tables import FeedCache, RefreshRun
 from flowkick.usage import UsageCounter
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+RUN_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600)
 
-async def render(session: AsyncSession, usage: UsageCounter, refresher_alive: bool, now: float) -> str:
-    feeds = (await session.execute(select(FeedCache.status, func.count()).group_by(FeedCache.status))).all()
+
+class Metrics:
+    """One app's registry and the live figures the app updates."""
+
+    def __init__(self, usage: UsageCounter, refresher_alive: Callable[[], bool]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.latency = Histogram("flowkick_request_duration_seconds", "Time to answer a request, by route.",
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.run_duration = Histogram("flowkick_refresh_run_duration_seconds",
+                                      "Time from starting a refresh run to storing its result.",
+                                      ["platform", "status"], buckets=RUN_BUCKETS, registry=self.registry)
+        self.alerts = Counter("flowkick_alerts", "Alert notices, by kind and event (opened, recovered).",
+                              ["kind", "event"], registry=self.registry)
+        self._latency_by_route: dict[str, Histogram] = {}
+        self._process = _ProcessFigures(usage, refresher_alive)
+        self._database = _DatabaseFigures()
+        self.registry.register(self._process)
+        self.registry.register(self._database)
+
+    def observe_request(self, route: str, seconds: float) -> None:
+        child = self._latency_by_route.get(route)
+        if child is None:
+            child = self._latency_by_route[route] = self.latency.labels(route)
+        child.observe(seconds)
+
+    def observe_run(self, platform: str, status: str, seconds: float) -> None:
+        self.run_duration.labels(platform, status).observe(seconds)
+
+    async def render(self, session: AsyncSession, now: float) -> bytes:
+        """The exposition text: the database is read first (async), then everything is written."""
+        self._database.figures = await database_figures(session, now)
+        return generate_latest(self.registry)
+
+
+class _ProcessFigures(Collector):
+    def __init__(self, usage: UsageCounter, refresher_alive: Callable[[], bool]) -> None:
+        self.usage = usage
+        self.refresher_alive = refresher_alive
+
+    def collect(self) -> Iterator[Metric]:
+        requests, hits, errors = self.usage.totals
+        yield CounterMetricFamily("flowkick_requests", "Feed requests answered by this process.", value=requests)
+        yield CounterMetricFamily("flowkick_cache_hits", "Feed requests answered from memory.", value=hits)
+        yield CounterMetricFamily("flowkick_errors", "Feed requests that ended in an error.", value=errors)
+        yield GaugeMetricFamily("flowkick_refresher_up", "1 while the refresher runs.", value=int(self.refresher_alive()))
+
+
+class _DatabaseFigures(Collector):
+    """Hands out what `Metrics.render` just read from the database."""
+
+    def __init__(self) -> None:
+        self.figures: list[Metric] = []
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.figures
+
+
+async def database_figures(session: AsyncSession, now: float) -> list[Metric]:
+    """The deployment's shared state. Add a figure here: query it, append a metric family."""
+    feeds = GaugeMetricFamily("flowkick_feeds", "Tracked sources by feed status.", labels=["status"])
+    for status, count in (await session.execute(select(FeedCache.status, func.count())
+                                                .group_by(FeedCache.status))).all():
+        feeds.add_metric([status], count)
     stale = (await session.execute(select(func.count()).where(FeedCache.expires_at <= now))).scalar_one()
-    runs = (await session.execute(select(RefreshRun.platform, RefreshRun.status, func.count(),
-                                         func.coalesce(func.sum(RefreshRun.cost_usd), 0.0))
-                                  .group_by(RefreshRun.platform, RefreshRun.status))).all()
-    requests, hits, errors = usage.totals
-    return "".join([
-        _metric("flowkick_requests_total", "counter", "Feed requests answered by this process.", [({}, requests)]),
-        _metric("flowkick_cache_hits_total", "counter", "Feed requests answered from memory.", [({}, hits)]),
-        _metric("flowkick_errors_total", "counter", "Feed requests that ended in an error.", [({}, errors)]),
-        _metric("flowkick_feeds", "gauge", "Tracked sources by feed status.", [({"status": s}, n) for s, n in feeds]),
-        _metric("flowkick_feeds_stale", "gauge", "Sources whose items are past their freshness time.", [({}, stale)]),
-        _metric("flowkick_refresh_runs_total", "counter", "Refresh runs by platform and outcome.",
-                [({"platform": p, "status": s}, n) for p, s, n, _ in runs]),
-        _metric("flowkick_apify_cost_usd_total", "counter", "Apify's reported cost of the refresh runs.",
-                [({"platform": p, "status": s}, cost) for p, s, _, cost in runs]),
-        _metric("flowkick_refresher_up", "gauge", "1 while the refresher runs.", [({}, int(refresher_alive))]),
-    ])
-
-
-def _metric(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], Any]]) -> str:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    for labels, value in samples:
-        label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-        lines.append(f"{name}{{{label_text}}} {value}" if label_text else f"{name} {value}")
-    return "\n".join(lines) + "\n"
-
-
-def _escape(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    runs = CounterMetricFamily("flowkick_refresh_runs", "Refresh runs by platform and outcome.",
+                               labels=["platform", "status"])
+    cost = CounterMetricFamily("flowkick_apify_cost_usd", "Apify's reported cost of the refresh runs.",
+                               labels=["platform", "status"])
+    for platform, status, count, usd in (await session.execute(
+            select(RefreshRun.platform, RefreshRun.status, func.count(), func.coalesce(func.sum(RefreshRun.cost_usd), 0.0))
+            .group_by(RefreshRun.platform, RefreshRun.status))).all():
+        runs.add_metric([platform, status], count)
+        cost.add_metric([platform, status], usd)
+    return [feeds, GaugeMetricFamily("flowkick_feeds_stale", "Sources whose items are past their freshness time.",
+                                     value=stale), runs, cost]

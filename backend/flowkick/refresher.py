@@ -11,6 +11,10 @@ job's id in the batch's `refresh_run` row as soon as it starts, so a run a stopp
 process left behind (INTERRUPTED, with a run id, started less than `lease_seconds` ago)
 is re-attached by the next process, which collects that run's data instead of paying for
 a new one, and stores it only into handles not refreshed since the run started.
+
+What a fetch asks for (a fill, or only what is new since the stored items) and how its
+answer is merged into them is `flowkick.collection`'s; what runs cost and who they were
+for is `flowkick.costs`'; monthly budgets that stop refreshing are `flowkick.budgets`'.
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from sqlalchemy import and_, exists, or_, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from flowkick import collection, costs
+from flowkick.budgets import Budgets
 from flowkick.clock import Clock
+from flowkick.collection import Due
 from flowkick.database import Database
-from flowkick.feeds import content_hash
 from flowkick.plans import Plans
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, RunSource, RunStarted, Source
@@ -43,16 +49,6 @@ log = logging.getLogger("flowkick.refresher")
 
 Progress = Callable[[str, int, int], None]  # platform, handles done, handles due
 Report = Callable[[str, int], None]  # platform, handles just finished
-
-
-@dataclass(frozen=True)
-class Due:
-    """A source to fetch, and the row version it was due at: a claim fails once the row moved on."""
-
-    source_id: int
-    platform: str
-    handle: str
-    version: int
 
 
 @dataclass(frozen=True)
@@ -73,6 +69,7 @@ class PassSummary:
     errors: int = 0
     skipped: int = 0
     cost_usd: float = 0.0
+    charged: int = 0
     platforms: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: PassSummary) -> None:
@@ -81,6 +78,7 @@ class PassSummary:
         self.errors += other.errors
         self.skipped += other.skipped
         self.cost_usd += other.cost_usd
+        self.charged += other.charged
         for platform, runs in other.platforms.items():
             self.platforms[platform] = self.platforms.get(platform, 0) + runs
 
@@ -106,6 +104,7 @@ class Refresher:
         self._requested: set[int] = set()
         self._forced: set[int] = set()
         self.plans = Plans(settings.plans)
+        self.budgets = Budgets(db, settings, clock)
         self.frozen: Callable[[], set[int]] = set  # clients over their monthly quota (set by the app)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
@@ -226,7 +225,7 @@ class Refresher:
         asked = set(self._requested)
         due = await self._due(platforms, asked)
         batches: list[list[Due]] = []
-        for batch in _batches(due, self.settings.batch_size)[:limit]:
+        for batch in collection.batches(due, self.settings.batch_size)[:limit]:
             claimed = await self._claim(batch)
             if claimed:
                 batches.append(claimed)
@@ -243,7 +242,8 @@ class Refresher:
         soon = now + self.settings.refresh_ahead_seconds
         fc = FeedCache
         query = (
-            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.version, fc.fetched_at)
+            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.version, fc.fetched_at, fc.newest_at,
+                   fc.counts_renewed_at)
             .join(SourceRow, col(SourceRow.id) == fc.source_id)
             .where(
                 exists().where(col(ClientSource.source_id) == fc.source_id),
@@ -261,19 +261,23 @@ class Refresher:
         if platforms:
             query = query.where(col(SourceRow.platform).in_(platforms))
         rows = [row for row in (await self.db.read(lambda s: s.execute(query))).all() if row[1] in self.sources]
-        waits = await self._plan_waits([row[0] for row in rows if row[0] not in forced])
-        return [Due(*row[:4]) for row in rows
+        budget = await self.budgets.state()
+        if budget.exhausted:  # the month's Apify budget is spent: only what an operator forces runs
+            rows = [row for row in rows if row[0] in forced]
+        waits = await self._plan_waits([row[0] for row in rows if row[0] not in forced], budget.held_clients)
+        return [collection.plan(Due(*row[:4]), collection.Stored(*row[4:7]), self.settings, now) for row in rows
                 if row[0] in forced or row[4] is None or row[4] + waits.get(row[0], 0) <= now]
 
-    async def _plan_waits(self, source_ids: list[int]) -> dict[int, float]:
+    async def _plan_waits(self, source_ids: list[int], held: frozenset[int]) -> dict[int, float]:
         """Per source, the shortest refresh interval among the plans of clients still within quota.
 
-        A source whose every client is frozen (over its monthly quota) waits forever: its last
-        items keep being served, and no more Apify runs are paid for it.
+        A source whose every client is frozen (over its monthly quota) or held (its plan's
+        Apify budget is spent) waits forever: its last items keep being served, and no more
+        Apify runs are paid for it.
         """
         if not source_ids:
             return {}
-        frozen = self.frozen()
+        frozen = self.frozen() | held
         links = await self.db.read(lambda s: s.execute(
             select(ClientSource.source_id, ClientSource.client_id, Client.plan)
             .join(Client, col(Client.id) == ClientSource.client_id)
@@ -347,7 +351,8 @@ class Refresher:
                    or_(col(FeedCache.fetched_at).is_(None), col(FeedCache.fetched_at) < run.started_at))
         )
         rows = await self.db.read(lambda s: s.execute(query))
-        return [Due(*row) for row in rows.all()]
+        # The run may have been incremental: its answer is merged, never replaces the items.
+        return [Due(*row, since=0.0, renew=False) for row in rows.all()]
 
     # -- running a batch ----------------------------------------------------------------
 
@@ -358,7 +363,7 @@ class Refresher:
         async with self._slots:
             row_id = await self._record_start(platform, source.name, handles)
             summary = await self._collect(platform, batch, row_id,
-                                          lambda: self._fetch(source, platform, handles, row_id))
+                                          lambda: self._fetch(source, batch, row_id))
         if report:
             report(platform, len(batch))
         return summary
@@ -387,12 +392,12 @@ class Refresher:
             result = FetchResult(status="FAILED", error=f"{type(exc).__name__}: {exc}")
         return await self._store(platform, batch, result, row_id)
 
-    async def _fetch(self, source: Source, platform: str, handles: list[str], row_id: int) -> FetchResult:
+    async def _fetch(self, source: Source, batch: list[Due], row_id: int) -> FetchResult:
         """A run source's run id is on record before its wait begins, so a restart can re-attach."""
-        limit = self.settings.items_per_source
+        limit, platform, handles = self.settings.items_per_source, batch[0].platform, [d.handle for d in batch]
         if not isinstance(source, RunSource):
             return await source.fetch(platform, handles, limit)
-        started = await source.start_run(platform, handles, limit)
+        started = await source.start_run(platform, handles, limit, collection.run_since(batch))
         await asyncio.shield(self._record_run_id(row_id, started))
         return await source.collect_run(platform, handles, limit, started.run_id)
 
@@ -418,42 +423,42 @@ class Refresher:
         """Write every handle's outcome and the run's audit row in one transaction."""
         now = self.clock.now()
         summary = PassSummary(runs=1, skipped=result.skipped, cost_usd=result.cost_usd or 0.0,
-                              platforms={platform: 1})
+                              charged=result.charged, platforms={platform: 1})
+        rows = {d.source_id: getattr(result.handles.get(d.handle), "rows", 0) for d in batch}
 
         async def work(session: AsyncSession) -> None:
             for due in batch:
                 row = await session.get(FeedCache, due.source_id)
                 if row is None:  # the source was removed while its fetch ran
                     continue
-                error = self._apply(row, result.handles.get(due.handle), result, due.platform, now)
+                error = self._apply(row, result.handles.get(due.handle), result, due, now)
                 summary.errors += error is not None
                 summary.items += row.item_count if error is None else 0
             run = await session.get(RefreshRun, run_row_id)
             assert run is not None
             run.status, run.error, run.finished_at = result.status, result.error, now
             run.run_id, run.dataset_id = result.run_id or run.run_id, result.dataset_id or run.dataset_id
-            run.cost_usd = result.cost_usd
+            run.cost_usd, run.charged = result.cost_usd, result.charged
+            if result.cost_usd:
+                await costs.record(session, now, costs.shares(result.cost_usd, rows), rows)
             run.item_count, run.skipped = summary.items, result.skipped
 
         await self.db.write(work)
         self.on_update(d.source_id for d in batch)
         return summary
 
-    def _apply(self, row: FeedCache, got: HandleResult | None, result: FetchResult, platform: str, now: float) -> str | None:
+    def _apply(self, row: FeedCache, got: HandleResult | None, result: FetchResult, due: Due, now: float) -> str | None:
         """Fold one handle's outcome into its row; returns the error when it failed."""
         row.version += 1
         row.lease_owner = row.lease_until = None
-        error = _failure(got, result, has_data=row.fetched_at is not None)
+        error = _failure(got, result, due, has_data=row.fetched_at is not None)
         if error is not None or got is None:
             row.error_count += 1
             row.last_error = error
             row.next_attempt_at = now + self.backoff(row.error_count)
             row.status = "ok" if row.fetched_at is not None else "error"
             return error
-        items = got.items[: self.settings.items_per_source]
-        row.items, row.profile = items, got.profile or row.profile
-        row.item_count, row.content_hash = len(items), content_hash(items, row.profile)
-        row.status, row.fetched_at, row.expires_at = "ok", now, now + self.settings.ttl(platform)
+        collection.store(row, due, got, self.settings, now)
         row.last_error, row.error_count, row.next_attempt_at = None, 0, None
         row.run_id, row.dataset_id = result.run_id, result.dataset_id
         return None
@@ -465,23 +470,18 @@ class Refresher:
         return delay * (0.5 + 0.5 * self.rng.random())
 
 
-def _failure(got: HandleResult | None, result: FetchResult, *, has_data: bool) -> str | None:
+def _failure(got: HandleResult | None, result: FetchResult, due: Due, *, has_data: bool) -> str | None:
     if not result.ok:
         return result.error or f"run {result.status}"
     if got is None:
         return "the run returned nothing for this handle"
+    if collection.nothing_new(due, got):
+        return None
     if got.error:
         return got.error
     if not got.items and has_data:
         return "empty result: kept the previous items"
     return None
-
-
-def _batches(due: list[Due], size: int) -> list[list[Due]]:
-    by_platform: dict[str, list[Due]] = {}
-    for d in due:
-        by_platform.setdefault(d.platform, []).append(d)
-    return [group[i:i + size] for group in by_platform.values() for i in range(0, len(group), size)]
 
 
 def _owner_is_dead(owner: str, me: str) -> bool:

@@ -97,6 +97,25 @@ class Settings:
     media_grace_hours: float = setting(72.0, "How long a stored picture no feed shows any more is kept.")
     media_store_videos: int = setting(0, "1 also stores video files for inline playback (posters are always stored).")
     media_video_max_bytes: int = setting(50_000_000, "Largest video file stored when media_store_videos is 1.")
+    log_level: str = setting("info", "Lowest level logged: debug, info (one line per request), warning or error.")
+    log_format: str = setting("auto", "json (one object per line), text (for people), or auto: text on a terminal, "
+                                      "else json.")
+    metrics_token: str = setting("", "When set, GET /metrics needs Authorization: Bearer with this token.")
+    alert_webhook_url: str = setting("", "Alerts go here as JSON POSTs (Slack, Discord and generic receivers accept "
+                                         "them); retried with backoff. Empty: no alert webhook.")
+    alert_email_to: str = setting("", "Alert e-mail recipients, comma-separated (needs FLOWKICK_SMTP_HOST).")
+    smtp_host: str = setting("", "SMTP server for alert e-mail; empty: no e-mail.")
+    smtp_port: int = setting(587, "SMTP server port.")
+    smtp_security: str = setting("starttls", "starttls, tls (implicit, usually port 465) or none.")
+    smtp_username: str = setting("", "SMTP login; empty: no login.")
+    smtp_password: str = setting("", "SMTP password.")
+    smtp_from: str = setting("flowkick@localhost", "Sender address of alert e-mail.")
+    alert_check_seconds: float = setting(60.0, "How often alert conditions are checked.")
+    alert_failures: int = setting(3, "A source failing this many refreshes in a row opens an alert.")
+    alert_stale_hours: float = setting(6.0, "A source whose items stay stale this long opens an alert.")
+    alert_quota_percent: float = setting(80.0, "A client past this share of its monthly requests opens an alert "
+                                               "(another opens at 100 %).")
+    alert_media_failures: int = setting(5, "A source with this many failed picture downloads opens an alert.")
 
     @property
     def demo_mode(self) -> bool:

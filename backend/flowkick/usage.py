@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_
 
+from flowkick import logs
 from flowkick.clock import Clock, day
 from flowkick.database import Database
 from flowkick.tables import FeedCache, Usage
@@ -37,6 +38,7 @@ class UsageCounter:
         self.totals = [0, 0, 0]  # requests, cache hits, errors since start (for /metrics)
 
     def record(self, client_id: int, *, hit: bool = False, error: bool = False) -> None:
+        logs.note_client(client_id, hit)  # the access line names the client and whether memory answered
         counts = self._counts[(client_id, self._today())]
         counts[0] += 1
         counts[1] += hit

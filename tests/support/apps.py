@@ -73,8 +73,10 @@ class ScriptedSource:
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for a test app: its own SQLite file, no Apify token, quick ticks."""
-    values: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'flowkick.db'}", "tick_seconds": 0.05}
+    """Settings for a test app: its own SQLite file, no Apify token, quick ticks, and every
+    source checked at its platform's TTL (tests of quiet sources turn `quiet_max_hours` on)."""
+    values: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'flowkick.db'}", "tick_seconds": 0.05,
+                              "quiet_max_hours": 0.0}
     values.update(overrides)
     return Settings.from_env({}, **values)
 

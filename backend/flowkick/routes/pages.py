@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from flowkick import __version__, keys, metrics
 from flowkick.clients import DEMO_HANDLES, DEMO_SECRET_KEY
+from flowkick.errors import Unauthorized
 from flowkick.platforms import LABELS
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -45,9 +47,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics_text(request: Request) -> Response:
+    """Prometheus text; behind `Authorization: Bearer FLOWKICK_METRICS_TOKEN` when that is set."""
     state = request.app.state
-    body = await state.db.read(lambda s: metrics.render(s, state.usage, state.refresher.alive, state.clock.now()))
-    return Response(body, media_type="text/plain; version=0.0.4", headers={"Cache-Control": "no-store"})
+    token = state.settings.metrics_token
+    if token and not hmac.compare_digest(request.headers.get("authorization", "").encode(), f"Bearer {token}".encode()):
+        raise Unauthorized("/metrics needs Authorization: Bearer with the metrics token", code="metrics_token")
+    body = await state.db.read(lambda s: state.metrics.render(s, state.clock.now()))
+    return Response(body, media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 routes: list[BaseRoute] = [

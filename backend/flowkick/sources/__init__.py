@@ -13,6 +13,7 @@ and total for Google reviews.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 Item = dict[str, Any]
@@ -24,17 +25,20 @@ class HandleResult:
     """What one fetch learned about one handle.
 
     `error` set means the handle failed (unknown account, error row, nothing returned);
-    the refresher then keeps that handle's previous items.
+    the refresher then keeps that handle's previous items. `rows` counts the dataset rows
+    the handle accounted for (items and error rows alike): what it cost, in results.
     """
 
     items: list[Item] = field(default_factory=list)
     profile: Profile = field(default_factory=dict)
     error: str | None = None
+    rows: int = 0
 
 
 @dataclass
 class FetchResult:
-    """One fetch of a batch of handles: per-handle results plus the run's audit data."""
+    """One fetch of a batch of handles: per-handle results plus the run's audit data
+    (`cost_usd` what it cost, `charged` the results it was charged for)."""
 
     handles: dict[str, HandleResult] = field(default_factory=dict)
     status: str = "SUCCEEDED"
@@ -42,6 +46,7 @@ class FetchResult:
     run_id: str | None = None
     dataset_id: str | None = None
     cost_usd: float | None = None
+    charged: int = 0
     skipped: int = 0
 
     @property
@@ -68,7 +73,10 @@ class RunSource(Protocol):
 
     name: str
 
-    async def start_run(self, platform: str, handles: list[str], limit: int) -> RunStarted: ...
+    async def start_run(self, platform: str, handles: list[str], limit: int,
+                        since: datetime | None = None) -> RunStarted:
+        """Start a run for the newest `limit` items of each handle, or only those published after `since`."""
+        ...
 
     async def collect_run(self, platform: str, handles: list[str], limit: int, run_id: str) -> FetchResult:
         """Wait for the run and read its results; status LOST when the run is unknown."""

@@ -9,6 +9,10 @@ characters are repaired, because no JSON serializer or database would store them
 
 One run fetches several handles, so `ActorSpec.parse` sorts the rows back to the handle
 that asked for them and answers for every requested handle, found or not.
+
+A run asks either for the newest `limit` items of each handle (a first fill, a renewal of
+counts) or, with `since`, only for items published after that moment (the actor's own
+date filter), which is what keeps an Apify bill per result small: see docs/apify.md.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +33,12 @@ from flowkick.sources import HandleResult, Item, Profile
 log = logging.getLogger(__name__)
 
 NO_ITEMS = "no items returned"
+# Instagram and TikTok let an account pin up to three posts; they come first in the
+# actor's output however old they are, so a fill asks for this many more than it keeps.
+PINNED_MAX = 3
+# Pay-per-result actors refuse a run whose charge cap is below their floor (Instagram's
+# `minimalMaxTotalChargeUsd` is 0.5).
+MIN_CHARGE_CAP_USD = 0.5
 PROFILE_KEYS = ("name", "handle", "url", "avatar_url", "followers", "rating", "review_count")
 
 # Counts above this cannot be represented exactly in JavaScript (the widget) nor by
@@ -43,6 +53,9 @@ _COUNT_RE = re.compile(r"\s*(\d[\d,]{0,30}(?:\.\d{1,12})?)\s*([kmb]?)\s*", re.IG
 _COUNT_SCALE = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 _UNIX_RE = re.compile(r"\d{1,15}(?:\.\d{1,9})?")
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+_RELATIVE_RE = re.compile(r"(?:\D*?)(\d{1,4}|an?|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago", re.IGNORECASE)
+_RELATIVE_UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400,
+                  "year": 365 * 86400}
 # Epoch values this large are milliseconds (as seconds they would be past year 5000).
 _MILLIS_FROM = 1e11
 
@@ -206,6 +219,25 @@ def first_time(*values: object) -> str | None:
     return first(*(parse_time(value) for value in values))
 
 
+def relative_time(value: object, now: datetime) -> str | None:
+    """'3 days ago' (also 'Streamed 2 weeks ago', 'a month ago') as a moment before `now`.
+
+    Only for actors that date items this way (YouTube channel lists): the answer is as
+    coarse as the text, but it sorts items and bounds the next incremental fetch.
+    """
+    match = _RELATIVE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    amount = int(match.group(1)) if match.group(1).isdigit() else 1
+    return _format(now - timedelta(seconds=amount * _RELATIVE_UNIT[match.group(2).lower()]))
+
+
+def since_text(since: datetime, *, date_only: bool = False) -> str:
+    """A date filter's value: ISO 8601 in UTC, or just the day for actors that take no time."""
+    utc = since.astimezone(UTC)
+    return utc.strftime("%Y-%m-%d") if date_only else utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _from_epoch(seconds: float) -> datetime | None:
     if not math.isfinite(seconds) or seconds <= 0:
         return None
@@ -365,6 +397,7 @@ class _Bucket:
     items: dict[str, Item] = field(default_factory=dict)
     profile: Profile = field(default_factory=dict)
     error: str | None = None
+    rows: int = 0
 
     def add(self, item: Item, profile: Profile) -> None:
         self.items.setdefault(item["id"], item)
@@ -373,10 +406,15 @@ class _Bucket:
 
     def result(self, defaults: Profile) -> HandleResult:
         if not self.items:
-            return HandleResult(error=self.error or NO_ITEMS)
-        # Stable sort: undated items keep the actor's order, after the dated ones.
-        items = sorted(self.items.values(), key=lambda item: item["published_at"] or "", reverse=True)
-        return HandleResult(items=items, profile={**defaults, **self.profile})
+            return HandleResult(error=self.error or NO_ITEMS, rows=self.rows)
+        return HandleResult(items=newest_first(self.items.values()), profile={**defaults, **self.profile},
+                            rows=self.rows)
+
+
+def newest_first(items: Iterable[Item]) -> list[Item]:
+    """Items by publication time, newest first; a stable sort keeps undated items in the
+    actor's order after the dated ones, and puts an old pinned post where its date says."""
+    return sorted(items, key=lambda item: item["published_at"] or "", reverse=True)
 
 
 class ActorSpec(ABC):
@@ -384,18 +422,35 @@ class ActorSpec(ABC):
 
     Subclasses give the actor input and three readers of a raw row: which handle it
     belongs to, the item it holds, and what it reveals about the handle's profile.
+    `price_per_result_usd` is the Store's published price, used only to cap what a run
+    may charge (`max_charge_usd`); what a run did cost is read from the run itself.
     """
 
     platform: str
     default_actor_id: str
+    price_per_result_usd: float
+    date_filter = True
+    """Whether the actor takes a date filter; without one an incremental run asks for few items."""
+    fill_batch_size: int | None = None
+    """Handles per run when a run asks for the newest items with no date filter (None: any)."""
 
     @abstractmethod
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
-        """The input of ONE run fetching the latest `limit` items of each handle."""
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
+        """The input of ONE run fetching the latest `limit` items of each handle, or only
+        those published after `since`."""
 
-    def max_items(self, handles: list[str], limit: int) -> int:
+    def per_handle(self, limit: int, since: datetime | None = None) -> int:
+        """Rows one handle may yield in a run."""
+        return limit
+
+    def max_items(self, handles: list[str], limit: int, since: datetime | None = None) -> int:
         """The run's `maxItems` cost cap: what we would keep, and not one row more."""
-        return limit * len(handles)
+        return self.per_handle(limit, since) * len(handles)
+
+    def max_charge_usd(self, handles: list[str], limit: int, since: datetime | None = None) -> float:
+        """The run's `maxTotalChargeUsd`: `max_items` at the published price, and never below
+        the floor Apify asks of pay-per-result runs (`minimalMaxTotalChargeUsd`)."""
+        return max(MIN_CHARGE_CAP_USD, self.max_items(handles, limit, since) * self.price_per_result_usd)
 
     @abstractmethod
     def handle_candidates(self, raw: dict[str, Any]) -> Iterable[object]:
@@ -407,6 +462,15 @@ class ActorSpec(ABC):
 
     def profile(self, raw: dict[str, Any], handle: str) -> Profile:
         """What the row reveals about `handle`'s account (see `profile_fields`)."""
+        return {}
+
+    def relative_date(self, raw: dict[str, Any], now: datetime) -> str | None:
+        """A date for a row the actor dated relatively ('3 days ago'); None by default."""
+        return None
+
+    def adopt(self, unmatched: list[dict[str, Any]], starving: list[str]) -> dict[int, str]:
+        """Owners for rows no handle claimed (index in `unmatched` -> one of `starving`, the
+        handles left without items or error); none by default."""
         return {}
 
     def profile_url(self, handle: str) -> str | None:
@@ -421,30 +485,57 @@ class ActorSpec(ABC):
     def canonical(self, name: object) -> str | None:
         return normalize_handle(self.platform, name) if isinstance(name, str) else None
 
-    def parse(self, raw_items: Iterable[object], handles: list[str]) -> ParsedOutput:
-        """Per-handle items (deduplicated, newest first) and the count of unusable rows."""
+    def parse(self, raw_items: Iterable[object], handles: list[str], now: datetime | None = None) -> ParsedOutput:
+        """Per-handle items (deduplicated, newest first) and the count of unusable rows.
+
+        `now` (default: the present) dates rows the actor dated relatively.
+        """
         lookup = {self.canonical(handle) or handle: handle for handle in handles}
         buckets = {handle: _Bucket() for handle in handles}
+        moment = now or datetime.now(UTC)
+        unmatched: list[dict[str, Any]] = []
         skipped = 0
         for raw in raw_items:
-            if not self._collect(raw, lookup, buckets):
+            outcome = self._collect(raw, lookup, buckets, moment)
+            if outcome is None and isinstance(raw, dict):
+                unmatched.append(raw)
+            elif not outcome:
                 skipped += 1
+        if unmatched:
+            skipped += len(unmatched) - self._file_adopted(unmatched, buckets, moment)
         return ParsedOutput(
             handles={handle: bucket.result(self._default_profile(handle)) for handle, bucket in buckets.items()},
             skipped=skipped,
         )
 
-    def _collect(self, raw: object, lookup: dict[str, str], buckets: dict[str, _Bucket]) -> bool:
-        """File one row under its handle; False when it is not a usable item."""
+    def _file_adopted(self, unmatched: list[dict[str, Any]], buckets: dict[str, _Bucket], now: datetime) -> int:
+        """File the rows `adopt` found owners for; returns how many became items."""
+        starving = [handle for handle, bucket in buckets.items() if not bucket.items and bucket.error is None]
+        filed = 0
+        for index, handle in self.adopt(unmatched, starving).items():
+            buckets[handle].rows += 1
+            read = self._read_row(unmatched[index], handle, now)
+            if read is not None:
+                buckets[handle].add(*read)
+                filed += 1
+        return filed
+
+    def _collect(self, raw: object, lookup: dict[str, str], buckets: dict[str, _Bucket], now: datetime) -> bool | None:
+        """File one row under its handle; False when it is not a usable item, None when no
+        requested handle claims it (it may still be adopted)."""
         if not isinstance(raw, dict):
             return False
         handle = self._attribute(raw, lookup)
         error = row_error(raw)
+        if handle is not None:
+            buckets[handle].rows += 1
         if error is not None and handle is not None:
             buckets[handle].error = buckets[handle].error or error
-        if error is not None or handle is None:
+        if error is not None:
             return False
-        read = self._read_row(raw, handle)
+        if handle is None:
+            return None
+        read = self._read_row(raw, handle, now)
         if read is None:
             return False
         buckets[handle].add(*read)
@@ -457,11 +548,15 @@ class ActorSpec(ABC):
                 return lookup[key]
         return None
 
-    def _read_row(self, raw: dict[str, Any], handle: str) -> tuple[Item, Profile] | None:
+    def _read_row(self, raw: dict[str, Any], handle: str, now: datetime) -> tuple[Item, Profile] | None:
         """The row's item and profile values; a shape we did not foresee costs the row, not the run."""
         try:
             item = self.normalize(raw)
-            return None if item is None else (item, self.profile(raw, handle))
+            if item is None:
+                return None
+            if item["published_at"] is None:
+                item["published_at"] = self.relative_date(raw, now)
+            return item, self.profile(raw, handle)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError):
             log.warning("%s: skipped a row the parser could not read", self.platform, exc_info=True)
             return None

@@ -1,11 +1,14 @@
 """Apify as a source: one actor run per batch of handles, through the official async client.
 
-Starting a run sends the platform spec's input, its `maxItems` cost cap, the run timeout
+Starting a run sends the platform spec's input (with its date filter for an incremental
+run), two caps on what it may charge (`maxItems` and `maxTotalChargeUsd`), the run timeout
 and, when FLOWKICK_PUBLIC_URL is set, ad-hoc webhooks for the run's end. Collecting it
 polls the run every `apify_poll_seconds`; a webhook for that run (`wake`) only cuts the
 pause short, since a re-read of the run with our own token is what decides. A run that
 did not succeed is a failed result, so every handle keeps its items; a successful run's
-dataset is parsed by the platform spec and cut to `limit` items per handle.
+whole dataset is read (a handle whose rows come last loses nothing), parsed by the
+platform spec and cut to `limit` items per handle. Its cost comes from its pricing and
+the results it was charged (`flowkick.costs`): pay-per-result runs carry no `usageTotalUsd`.
 
 The client retries Apify's 429 and 5xx answers itself (`apify_retry_delay_seconds`); what
 still fails raises, and the refresher records the failure and backs off.
@@ -19,11 +22,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from apify_client import ApifyClientAsync
 
+from flowkick.costs import charged_results, run_cost
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, RunStarted
 from flowkick.sources.actors import ACTORS
@@ -76,11 +81,13 @@ class ApifySource:
         started = await self.start_run(platform, handles, limit)
         return await self.collect_run(platform, handles, limit, started.run_id)
 
-    async def start_run(self, platform: str, handles: list[str], limit: int) -> RunStarted:
+    async def start_run(self, platform: str, handles: list[str], limit: int,
+                        since: datetime | None = None) -> RunStarted:
         spec = ACTORS[platform]
         run = await self.client.actor(self.settings.actor(platform)).start(
-            run_input=spec.build_input(handles, limit),
-            max_items=spec.max_items(handles, limit),
+            run_input=spec.build_input(handles, limit, since),
+            max_items=spec.max_items(handles, limit, since),
+            max_total_charge_usd=Decimal(str(round(spec.max_charge_usd(handles, limit, since), 4))),
             run_timeout=timedelta(seconds=self.settings.apify_run_timeout_seconds),
             webhooks=self._webhooks(),
         )
@@ -90,12 +97,13 @@ class ApifySource:
         run = await self._finished(run_id)
         if run is None:
             return FetchResult(status="LOST", error=f"Apify does not know run {run_id}", run_id=run_id)
+        rows = await self._items(run.default_dataset_id)
+        charged = charged_results(run, len(rows))
         audit: dict[str, Any] = {"run_id": run.id, "dataset_id": run.default_dataset_id,
-                                 "cost_usd": run.usage_total_usd}
+                                 "cost_usd": run_cost(run, charged), "charged": charged}
         if run.status != "SUCCEEDED":
             return FetchResult(status=_failed_status(run), error=_run_error(run), **audit)
-        spec = ACTORS[platform]
-        parsed = spec.parse(await self._items(run.default_dataset_id, spec.max_items(handles, limit)), handles)
+        parsed = ACTORS[platform].parse(rows, handles, now=run.finished_at or datetime.now(UTC))
         cut = {handle: _newest(result, limit) for handle, result in parsed.handles.items()}
         return FetchResult(handles=cut, skipped=parsed.skipped, **audit)
 
@@ -127,9 +135,9 @@ class ApifySource:
         finally:
             self._waiting.pop(run_id, None)
 
-    async def _items(self, dataset_id: str, cap: int) -> list[Any]:
-        """The dataset's rows, never more than the run was allowed to produce."""
-        return [item async for item in self.client.dataset(dataset_id).iterate_items(limit=cap)]
+    async def _items(self, dataset_id: str) -> list[Any]:
+        """Every row of the dataset: what the run charged for is bounded by its own caps."""
+        return [item async for item in self.client.dataset(dataset_id).iterate_items()]
 
 
 def _failed_status(run: Run) -> str:

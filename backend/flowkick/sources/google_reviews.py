@@ -3,12 +3,20 @@
 The handle is a Google place id (case-sensitive). The actor answers one row per review
 with the place's fields repeated on each, so the profile (name, average rating, review
 count) comes from the same rows. Rating-only reviews have no text: `text` stays null.
+
+`reviewsOrigin: "google"`: the actor's docs say "all" mixes in third-party sites' reviews
+(and returns fewer Google ones). Google can change a place's id, so a row is matched by
+`placeId`, then by the place id in its `url`, then by `cid` / `fid` (a client may track a
+place by those); rows no handle claims go to the one place of the run left without
+reviews when that is unambiguous. An incremental run passes `reviewsStartDate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from flowkick.sources import Item, Profile
 from flowkick.sources.actor_output import (
@@ -24,29 +32,45 @@ from flowkick.sources.actor_output import (
     parse_time,
     profile_fields,
     require_batch,
+    safe_url,
+    since_text,
 )
+
+_PLACE_MARKER = "place_id:"
 
 
 class GoogleReviewsActor(ActorSpec):
     platform = "google_reviews"
     default_actor_id = "compass/google-maps-reviews-scraper"
+    price_per_result_usd = 0.0005
 
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
         require_batch(handles, limit)
-        return {
+        run_input: dict[str, Any] = {
             "placeIds": list(handles),
             "maxReviews": limit,
             "reviewsSort": "newest",
             "language": "en",
-            "reviewsOrigin": "all",
+            "reviewsOrigin": "google",
             "personalData": True,
         }
+        if since is not None:
+            run_input["reviewsStartDate"] = since_text(since)
+        return run_input
 
     def profile_url(self, handle: str) -> str:
         return f"https://www.google.com/maps/place/?q=place_id:{handle}"
 
     def handle_candidates(self, raw: dict[str, Any]) -> Iterable[object]:
-        return (raw.get("placeId"),)
+        return (raw.get("placeId"), _url_place_id(raw.get("url")), raw.get("cid"), raw.get("fid"))
+
+    def adopt(self, unmatched: list[dict[str, Any]], starving: list[str]) -> dict[int, str]:
+        """Rows of one unknown place go to the one place of the run that got no reviews
+        (its id changed); with several of either, nothing can be told apart."""
+        places = {_place_key(raw) for raw in unmatched}
+        if len(starving) != 1 or len(places) != 1 or None in places:
+            return {}
+        return dict.fromkeys(range(len(unmatched)), starving[0])
 
     def normalize(self, raw: dict[str, Any]) -> Item | None:
         native_id = as_id(raw.get("reviewId"))
@@ -74,6 +98,18 @@ class GoogleReviewsActor(ActorSpec):
             rating=raw.get("totalScore"),
             review_count=raw.get("reviewsCount"),
         )
+
+
+def _url_place_id(value: object) -> str | None:
+    """The place id in a '...maps/place/?q=place_id:ChIJ...' URL."""
+    url = safe_url(value)
+    if url is None or _PLACE_MARKER not in url:
+        return None
+    return unquote(url.split(_PLACE_MARKER, 1)[1]).split("&", 1)[0] or None
+
+
+def _place_key(raw: dict[str, Any]) -> str | None:
+    return first(as_id(raw.get("placeId")), as_id(raw.get("cid")), as_id(raw.get("fid")))
 
 
 def _owner_reply(raw: dict[str, Any]) -> dict[str, Any] | None:

@@ -3,15 +3,22 @@
 Rows are attributed by `inputUrl`, the profile URL we asked for: a collab post shows up
 in a handle's feed with another account as owner, and it belongs to the feed it was
 fetched for. Post rows carry no owner avatar, so items and profiles leave it unknown.
+
+Up to three pinned posts (`isPinned`) come first whatever their age, so a fill asks for
+`limit` + 3 posts per profile: the newest `limit` are then always among them, and the
+parser's date order puts an old pinned post after them. An incremental run passes
+`onlyPostsNewerThan`, which the actor applies to pinned posts too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flowkick.sources import Item, Profile
 from flowkick.sources.actor_output import (
+    PINNED_MAX,
     ActorSpec,
     account,
     as_dict,
@@ -25,6 +32,7 @@ from flowkick.sources.actor_output import (
     path_handle,
     profile_fields,
     require_batch,
+    since_text,
 )
 
 _KINDS = {"Sidecar": "carousel", "Video": "video", "Image": "image"}
@@ -33,15 +41,22 @@ _KINDS = {"Sidecar": "carousel", "Video": "video", "Image": "image"}
 class InstagramActor(ActorSpec):
     platform = "instagram"
     default_actor_id = "apify/instagram-scraper"
+    price_per_result_usd = 0.0027
 
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
         require_batch(handles, limit)
-        return {
+        run_input: dict[str, Any] = {
             "directUrls": [self.profile_url(handle) for handle in handles],
             "resultsType": "posts",
-            "resultsLimit": limit,
+            "resultsLimit": self.per_handle(limit, since),
             "addParentData": False,
         }
+        if since is not None:
+            run_input["onlyPostsNewerThan"] = since_text(since)
+        return run_input
+
+    def per_handle(self, limit: int, since: datetime | None = None) -> int:
+        return limit + PINNED_MAX
 
     def profile_url(self, handle: str) -> str:
         return f"https://www.instagram.com/{handle}/"

@@ -4,15 +4,21 @@ Rows are attributed by `input`, the actor's echo of the profile we asked for ('@
 'name' or a profile URL), falling back to `authorMeta.name`. Without paid downloads
 there is no playable video file: a video item carries its cover as `image` and an empty
 `media` list, and renderers link to the permalink.
+
+Pinned videos come first whatever their age: like Instagram, a fill asks for `limit` + 3
+per profile and the date order keeps an old pinned video out of the newest `limit`. An
+incremental run passes `oldestPostDateUnified`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flowkick.sources import Item, Profile
 from flowkick.sources.actor_output import (
+    PINNED_MAX,
     ActorSpec,
     account,
     as_dict,
@@ -26,18 +32,20 @@ from flowkick.sources.actor_output import (
     path_handle,
     profile_fields,
     require_batch,
+    since_text,
 )
 
 
 class TikTokActor(ActorSpec):
     platform = "tiktok"
     default_actor_id = "clockworks/tiktok-scraper"
+    price_per_result_usd = 0.003
 
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
         require_batch(handles, limit)
-        return {
+        run_input: dict[str, Any] = {
             "profiles": list(handles),
-            "resultsPerPage": limit,
+            "resultsPerPage": self.per_handle(limit, since),
             "profileScrapeSections": ["videos"],
             "profileSorting": "latest",
             "excludePinnedPosts": False,
@@ -46,6 +54,12 @@ class TikTokActor(ActorSpec):
             "shouldDownloadSubtitles": False,
             "shouldDownloadSlideshowImages": False,
         }
+        if since is not None:
+            run_input["oldestPostDateUnified"] = since_text(since)
+        return run_input
+
+    def per_handle(self, limit: int, since: datetime | None = None) -> int:
+        return limit + PINNED_MAX
 
     def profile_url(self, handle: str) -> str:
         return f"https://www.tiktok.com/@{handle}"

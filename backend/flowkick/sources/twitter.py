@@ -1,14 +1,18 @@
 """X (Twitter) posts from `apidojo/tweet-scraper`.
 
-The actor does not echo which handle a tweet was fetched for, so rows are attributed by
-`author.userName` (case-insensitively); its `maxItems` is for the whole run, so the
-input asks for `limit` tweets per handle in total. `{"noResults": true}` placeholder
-rows are skipped. Media follow Twitter's legacy `extendedEntities` shape.
+Each handle is one search query, `from:<handle>`, because the actor's date filter
+(`start`, a day) applies to search terms only. The actor refuses monitoring-sized runs:
+below 50 tweets per query it answers only `{"noResults": true}` rows (and calls it a
+terms violation), so `maxItems` (for the whole run) is at least 50 per handle; what a
+run costs is still only the tweets it returns. With `includeSearchTerms` each tweet names
+its query; rows are attributed by that, then by `author.userName` (case-insensitively).
+`{"noResults": true}` rows are skipped. Media follow Twitter's legacy `extendedEntities`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flowkick.sources import Item, Profile
@@ -27,24 +31,41 @@ from flowkick.sources.actor_output import (
     new_item,
     profile_fields,
     require_batch,
+    since_text,
 )
 
 _VIDEO_TYPES = ("video", "animated_gif")
+MIN_PER_QUERY = 50
+_FROM = "from:"
 
 
 class TwitterActor(ActorSpec):
     platform = "twitter"
     default_actor_id = "apidojo/tweet-scraper"
+    price_per_result_usd = 0.0004
 
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
         require_batch(handles, limit)
-        return {"twitterHandles": list(handles), "maxItems": self.max_items(handles, limit), "sort": "Latest"}
+        run_input: dict[str, Any] = {
+            "searchTerms": [f"{_FROM}{handle}" for handle in handles],
+            "sort": "Latest",
+            "maxItems": self.max_items(handles, limit, since),
+            "includeSearchTerms": True,
+        }
+        if since is not None:
+            run_input["start"] = since_text(since, date_only=True)
+        return run_input
+
+    def per_handle(self, limit: int, since: datetime | None = None) -> int:
+        return max(limit, MIN_PER_QUERY)
 
     def profile_url(self, handle: str) -> str:
         return f"https://x.com/{handle}"
 
     def handle_candidates(self, raw: dict[str, Any]) -> Iterable[object]:
-        return (get(raw, "author", "userName"),)
+        term = as_text(raw.get("searchTerm")) or ""
+        queried = term.split()[0].removeprefix(_FROM) if term.startswith(_FROM) else None
+        return (queried, get(raw, "author", "userName"))
 
     def normalize(self, raw: dict[str, Any]) -> Item | None:
         native_id = as_id(raw.get("id"))

@@ -1,18 +1,21 @@
 """YouTube videos and shorts from `streamers/youtube-scraper`.
 
-One start URL per channel (`https://www.youtube.com/@<handle>/videos`); the actor also
-reads the shorts tab, so a run may return up to `limit` videos plus `limit` shorts per
+Two start URLs per channel, `/@<handle>/videos` and `/@<handle>/shorts`: for a channel
+URL the tab decides what is read, each capped by `maxResults` (`maxResultsShorts`
+applies to search terms only). A run may return `limit` videos plus `limit` shorts per
 channel and the caller keeps the newest. Rows are attributed by the `@handle` in
 `input`, `fromYTUrl` or `channelUrl`, then `channelUsername`.
 
-Older outputs date videos relatively ("10 months ago"). Those items are kept with
-`published_at` null: they sort after the dated ones, in the actor's (newest-first) order.
+The actor has no date filter, so an incremental run asks for the newest
+`INCREMENTAL_LIMIT` of each tab. Channel lists often date videos relatively ("3 days
+ago"); those dates are resolved against the run's end, as coarse as the text.
 There is no video file URL: items carry the thumbnail as `image` and no `media`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flowkick.sources import Item, Profile
@@ -23,30 +26,37 @@ from flowkick.sources.actor_output import (
     new_item,
     path_handle,
     profile_fields,
+    relative_time,
     require_batch,
 )
 
-# The videos and the shorts tab each yield up to `limit` rows per channel.
-_TABS = 2
+_TABS = ("videos", "shorts")
+# Newest rows per tab an incremental run reads: a café channel rarely posts twice within
+# one check, and when every row read is new the next refresh reads the full list.
+INCREMENTAL_LIMIT = 2
 
 
 class YouTubeActor(ActorSpec):
     platform = "youtube"
     default_actor_id = "streamers/youtube-scraper"
+    price_per_result_usd = 0.005
+    date_filter = False
 
-    def build_input(self, handles: list[str], limit: int) -> dict[str, Any]:
+    def build_input(self, handles: list[str], limit: int, since: datetime | None = None) -> dict[str, Any]:
         require_batch(handles, limit)
         return {
-            "startUrls": [{"url": f"{self.profile_url(handle)}/videos"} for handle in handles],
-            "maxResults": limit,
-            "maxResultsShorts": limit,
+            "startUrls": [{"url": f"{self.profile_url(handle)}/{tab}"} for handle in handles for tab in _TABS],
+            "maxResults": self._per_tab(limit, since),
             "maxResultStreams": 0,
             "sortVideosBy": "NEWEST",
             "downloadSubtitles": False,
         }
 
-    def max_items(self, handles: list[str], limit: int) -> int:
-        return _TABS * super().max_items(handles, limit)
+    def per_handle(self, limit: int, since: datetime | None = None) -> int:
+        return len(_TABS) * self._per_tab(limit, since)
+
+    def _per_tab(self, limit: int, since: datetime | None) -> int:
+        return limit if since is None else min(limit, INCREMENTAL_LIMIT)
 
     def profile_url(self, handle: str) -> str:
         return f"https://www.youtube.com/@{handle}"
@@ -78,3 +88,6 @@ class YouTubeActor(ActorSpec):
         return profile_fields(
             name=raw.get("channelName"), url=raw.get("channelUrl"), followers=raw.get("numberOfSubscribers")
         )
+
+    def relative_date(self, raw: dict[str, Any], now: datetime) -> str | None:
+        return relative_time(raw.get("date"), now)

@@ -1,0 +1,116 @@
+"""The access log and request ids: the outermost middleware (pure ASGI, cheap per request).
+
+Every answer carries `X-Request-ID`: the caller's own when it looks sane (so a proxy's id
+follows the request through), else a fresh one. After the answer, one line goes to the
+`flowkick.access` logger: request id, method, path with credentials masked, status,
+duration, client id, whether memory answered, and which kind of key was used, and the
+request's duration goes into the per-route latency histogram. It sits outside
+`answers.RepeatAnswers`, so repeats answered before routing are logged like the rest.
+
+An exception nothing else handled ends here too: it is logged with its request id and
+answered with the usual JSON 500, so even a failure carries the id a user can quote.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flowkick import logs
+from flowkick.answers import FEED_PATHS
+
+if TYPE_CHECKING:
+    from flowkick.metrics import Metrics
+
+log = logging.getLogger("flowkick.access")
+
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:@+=/-]{1,128}")
+_INTERNAL = orjson.dumps({"error": {"code": "internal", "message": "something went wrong on our side"}})
+_FEED_ROUTES = {"/api/v1/social/": "/api/v1/social/{platform}", "/api/v1/feed": "/api/v1/feed"}
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id, key = _request_headers(scope)
+        facts = logs.RequestFacts(request_id)
+        id_header = (b"x-request-id", request_id.encode())
+        status = [0]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+            await send(message)
+
+        token = logs.serving(facts)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+            if status[0]:
+                raise  # the answer is half sent: nothing better to do than drop the connection
+            status[0] = 500
+            await _internal_error(send, id_header)
+        finally:
+            logs.done(token)
+            duration = time.perf_counter() - start
+            if self.metrics is not None:
+                self.metrics.observe_request(_route(scope), duration)
+            if log.isEnabledFor(logging.INFO):
+                log.info("request", extra={"fields": {
+                    "request_id": request_id, "method": scope["method"], "path": _path(scope), "status": status[0],
+                    "duration_ms": round(duration * 1000, 3), "client_id": facts.client_id, "memory": facts.memory,
+                    "key": key}})
+
+
+def _request_headers(scope: Scope) -> tuple[str, str | None]:
+    """The request id to use and how the request's key is shown in the log (kind only)."""
+    given = b""
+    key: str | None = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = value
+        elif name == b"authorization":
+            key = logs.masked(value.decode("latin-1").partition(" ")[2].strip())
+    if key is None and b"api_key=" in scope["query_string"]:
+        key = logs.masked(scope["query_string"].partition(b"api_key=")[2][:3].decode("latin-1"))
+    request_id = given.decode() if _SANE_ID.fullmatch(given) else secrets.token_hex(12)
+    return request_id, key
+
+
+def _path(scope: Scope) -> str:
+    query = scope["query_string"]
+    if not query:
+        return str(scope["path"])
+    return logs.redact(scope["path"] + "?" + query.decode("latin-1"))
+
+
+def _route(scope: Scope) -> str:
+    """The route's template (never the raw path: one label per route, not per URL)."""
+    route: Any = scope.get("route")
+    if route is not None:
+        return str(getattr(route, "path", "other"))
+    path: str = scope["path"]
+    if path.startswith(FEED_PATHS):  # answered before routing by RepeatAnswers
+        return _FEED_ROUTES["/api/v1/social/" if path.startswith("/api/v1/social/") else "/api/v1/feed"]
+    return "unmatched"
+
+
+async def _internal_error(send: Send, id_header: tuple[bytes, bytes]) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(_INTERNAL)).encode()), id_header]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": _INTERNAL})

@@ -1,0 +1,166 @@
+"""Logs: one JSON line per event on stdout (or plain text for a person at a terminal).
+
+Every line passes through `redact` before it is written: API keys (`pk_…`, `sk_…`),
+`api_key=`/`token=` query values and `Authorization` header values are replaced by a
+marker that keeps only the key's kind, so a log shipped to a third party, or read over a
+shoulder, never hands anyone a key. Structured fields ride on a record's `fields`
+attribute (`log.info("run finished", extra={"fields": {...}})`) and become JSON keys.
+
+The request being served is kept in a context variable (`current()`), so code deep in
+the read path can tell the access line which client asked and whether memory answered
+without passing the request around.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import orjson
+
+REDACTED = "***"
+
+# A key anywhere in a text: the kind prefix stays, the secret part goes.
+_KEY = re.compile(r"\b([ps]k_)[A-Za-z0-9_-]+")
+# Values of credential-like query parameters, whatever they look like.
+_QUERY = re.compile(r"(?i)(\b(?:api_key|token|secret|password)=)([^&\s\"'#]+)")
+# An Authorization header as it may show up in a dumped request or an error message.
+_AUTHORIZATION = re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?(?:bearer |basic )?)([^\s\"',)]+)")
+
+
+def redact(text: str) -> str:
+    """`text` with every key, credential query value and Authorization value masked."""
+    if "k_" in text:
+        text = _KEY.sub(_masked_key, text)
+    if "=" in text:
+        text = _QUERY.sub(_masked_value, text)
+    if "uthorization" in text or "UTHORIZATION" in text:
+        text = _AUTHORIZATION.sub(_masked_value, text)
+    return text
+
+
+def masked(key: str) -> str:
+    """How a key is shown in a log: its kind and nothing else (`sk_***`)."""
+    return key[:3] + REDACTED if key[:3] in ("pk_", "sk_") else REDACTED
+
+
+def _masked_key(match: re.Match[str]) -> str:
+    return match.group(1) + REDACTED
+
+
+def _masked_value(match: re.Match[str]) -> str:
+    return match.group(1) + masked(match.group(2))
+
+
+# -- the request being served ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    """What the access line reports beyond the ASGI messages; filled in while serving."""
+
+    request_id: str
+    client_id: int | None = None
+    memory: bool = False
+
+
+_CURRENT: ContextVar[RequestFacts | None] = ContextVar("flowkick_request", default=None)
+
+
+def current() -> RequestFacts | None:
+    return _CURRENT.get()
+
+
+def note_client(client_id: int, memory: bool) -> None:
+    """Called where a feed request is counted: which client it was, and whether memory answered."""
+    facts = _CURRENT.get()
+    if facts is not None:
+        facts.client_id, facts.memory = client_id, memory
+
+
+def serving(facts: RequestFacts) -> Any:
+    """Makes `facts` the current request's; pass the result to `done`."""
+    return _CURRENT.set(facts)
+
+
+def done(token: Any) -> None:
+    _CURRENT.reset(token)
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "fields"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, then the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"time": _timestamp(record.created), "level": record.levelname.lower(),
+                                "logger": record.name, "message": redact(record.getMessage())}
+        line.update(_fields(record))
+        if record.exc_info:
+            line["error"] = redact(self.formatException(record.exc_info))
+        return orjson.dumps(line, default=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger message key=value …`, for a person reading a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{_timestamp(record.created)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        extra = " ".join(f"{k}={v}" for k, v in _fields(record).items() if v is not None)
+        if extra:
+            text += " " + extra
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return redact(text)
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = getattr(record, "fields", None) or {}
+    if len(record.__dict__) > len(_STANDARD):  # plain `extra={...}` keys count as fields too
+        fields = {**{k: v for k, v in record.__dict__.items() if k not in _STANDARD}, **fields}
+    return {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+
+
+_second: list[Any] = [0, ""]
+
+
+def _timestamp(created: float) -> str:
+    """ISO 8601 UTC with milliseconds; the part up to the second is formatted once a second."""
+    whole = int(created)
+    if _second[0] != whole:
+        _second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
+    return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
+
+
+# -- set-up ----------------------------------------------------------------------------------
+
+
+def configure(level: str = "info", style: str = "auto", stream: TextIO | None = None) -> logging.Handler:
+    """Sends every logger's records (uvicorn's too) to `stream` as JSON lines or text.
+
+    `style` is `json`, `text`, or `auto`: text when the stream is a terminal, else JSON.
+    Returns the handler, so a caller (a test) can remove it again.
+    """
+    stream = stream or sys.stdout
+    if style == "auto":
+        style = "text" if stream.isatty() else "json"
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter() if style == "text" else JsonFormatter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "flowkick", False)]:
+        root.removeHandler(old)
+    handler.flowkick = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    return handler
