@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from flowkick import openapi
+from flowkick.access import AccessLog
 from flowkick.admin import routes as admin
 from flowkick.answers import RepeatAnswers
 from flowkick.clients import ensure_demo_client, remove_demo_client
@@ -22,6 +23,7 @@ from flowkick.clock import Clock, SystemClock
 from flowkick.database import Database
 from flowkick.errors import FlowkickError
 from flowkick.media.store import open_store
+from flowkick.metrics import Metrics
 from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
 from flowkick.readpath import Reader
@@ -50,6 +52,8 @@ def create_app(
     reader = Reader(db, settings, clock, refresher, usage)
     refresher.on_update = reader.forget_feeds
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
+    metrics = Metrics(usage, lambda: refresher.alive)
+    refresher.on_run = metrics.observe_run
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,13 +75,14 @@ def create_app(
     app = Starlette(
         routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
                 *webhooks.routes, *admin.routes, *media.routes],
-        middleware=[Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
+        middleware=[Middleware(AccessLog, metrics=metrics), Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
     app.state.settings, app.state.clock, app.state.db = settings, clock, db
     app.state.media_store = open_store(settings)
     app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
+    app.state.metrics = metrics
     return app
 
 

@@ -100,6 +100,7 @@ class Refresher:
         self.clock = clock
         self.rng = rng or random.Random()
         self.on_update = on_update or (lambda ids: None)
+        self.on_run: Callable[[str, str, float], None] = lambda platform, status, seconds: None  # metrics
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._requested: set[int] = set()
         self._forced: set[int] = set()
@@ -417,7 +418,10 @@ class Refresher:
             assert run.id is not None
             return run.id
 
-        return await self.db.write(work)
+        row_id = await self.db.write(work)
+        log.info("refresh run started", extra={"fields": {"run": row_id, "platform": platform, "source": source_name,
+                                                          "handles": handles}})
+        return row_id
 
     async def _store(self, platform: str, batch: list[Due], result: FetchResult, run_row_id: int) -> PassSummary:
         """Write every handle's outcome and the run's audit row in one transaction."""
@@ -442,10 +446,24 @@ class Refresher:
             if result.cost_usd:
                 await costs.record(session, now, costs.shares(result.cost_usd, rows), rows)
             run.item_count, run.skipped = summary.items, result.skipped
+            started.append(run.started_at)
 
+        started: list[float] = []
         await self.db.write(work)
         self.on_update(d.source_id for d in batch)
+        self._report_run(platform, batch, result, run_row_id, summary, now - started[-1])
         return summary
+
+    def _report_run(self, platform: str, batch: list[Due], result: FetchResult, run_row_id: int,
+                    summary: PassSummary, seconds: float) -> None:
+        """One log line and one duration per finished run: what an operator follows and graphs."""
+        self.on_run(platform, result.status, seconds)
+        level = logging.INFO if result.ok and not summary.errors else logging.WARNING
+        log.log(level, "refresh run finished", extra={"fields": {
+            "run": run_row_id, "platform": platform, "status": result.status, "apify_run_id": result.run_id,
+            "handles": [d.handle for d in batch], "items": summary.items, "errors": summary.errors,
+            "skipped": result.skipped, "cost_usd": result.cost_usd, "seconds": round(seconds, 3),
+            "error": result.error}})
 
     def _apply(self, row: FeedCache, got: HandleResult | None, result: FetchResult, due: Due, now: float) -> str | None:
         """Fold one handle's outcome into its row; returns the error when it failed."""
