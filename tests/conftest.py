@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.support.logcheck", "tests.support.fake_apify.fixtures", "tests.support.postgres", "tests.support.wordpress",
-                  "tests.support.s3"]
+pytest_plugins = ["tests.support.fake_apify.fixtures", "tests.support.postgres", "tests.support.wordpress",
+                  "tests.support.logcheck", "tests.support.s3"]
 
 
 @pytest.fixture
