@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import subprocess
 import time
@@ -24,6 +25,7 @@ from playwright.sync_api import Browser, Page
 from flowkick.clients import NewClient, create_client
 from flowkick.database import Database
 from tests.support.browser import chromium
+from tests.support.logcheck import LogLines
 from tests.support.servers import StaticSource, demo_app, free_port, live_app
 from tests.support.wordpress import ADMIN, WordPress
 
@@ -218,6 +220,14 @@ def test_shortcode_attributes_reach_the_server(pages: Pages, visitor: httpx.Clie
     page = visitor.get(pages.attributes).text
     assert items_in(page) == flowkick.item_ids[:1]
     assert 'data-layout="list"' in page and 'lang="es"' in page
+
+
+def test_the_plugin_sends_its_key_in_a_header_and_the_log_shows_it_masked(
+        pages: Pages, visitor: httpx.Client, log_lines: LogLines) -> None:
+    visitor.get(pages.shortcode)
+    asked = [json.loads(line) for line in log_lines.lines
+             if '"logger":"flowkick.access"' in line and "/embed/instagram?css=none" in line]
+    assert asked and all(line["key"] == "sk_***" and "api_key" not in line["path"] for line in asked)
 
 
 def test_hostile_caption_is_escaped(pages: Pages, visitor: httpx.Client, flowkick: FlowkickFeed) -> None:

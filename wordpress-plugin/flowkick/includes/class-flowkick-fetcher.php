@@ -14,7 +14,10 @@ if ( ! defined( 'ABSPATH' ) ) {
  * good answer, so an unreachable or failing server never empties a page that once
  * showed a feed.
  *
- * Two transients per feed (the id hashes the server URL and every query parameter):
+ * The key travels in the Authorization header, never in the URL: Flowkick refuses a
+ * secret key in a query string, since proxies and server logs keep URLs.
+ *
+ * Two transients per feed (the id hashes the server URL, every query parameter and the key):
  * flowkick_feed_{id} is the answer to serve now and expires after the cache minutes
  * (one minute after a failure, so a down server costs one slow request a minute, not
  * one per page view); flowkick_good_{id} is the last 200 answer, kept for a month.
@@ -33,17 +36,18 @@ final class Flowkick_Fetcher {
 	 *
 	 * @param string $server   Server base URL, no trailing slash.
 	 * @param string $platform Platform id.
-	 * @param array  $query    Query parameters, api_key included.
+	 * @param string $key      The client's key (sent as Authorization: Bearer).
+	 * @param array  $query    Display options.
 	 * @return array{html: string, error: string}
 	 */
-	public static function get( $server, $platform, array $query ) {
+	public static function get( $server, $platform, $key, array $query ) {
 		$url   = self::url( $server, $platform, $query );
-		$id    = md5( $url );
+		$id    = md5( $url . "\n" . $key );
 		$entry = get_transient( 'flowkick_feed_' . $id );
 		if ( is_array( $entry ) && isset( $entry['html'], $entry['error'] ) ) {
 			return $entry;
 		}
-		return self::refresh( $id, $url );
+		return self::refresh( $id, $url, $key );
 	}
 
 	/**
@@ -65,10 +69,11 @@ final class Flowkick_Fetcher {
 	 *
 	 * @param string $id  Cache id.
 	 * @param string $url Fragment URL.
+	 * @param string $key The client's key.
 	 * @return array{html: string, error: string}
 	 */
-	private static function refresh( $id, $url ) {
-		$answer = self::fetch( $url );
+	private static function refresh( $id, $url, $key ) {
+		$answer = self::fetch( $url, $key );
 		if ( '' === $answer['error'] ) {
 			set_transient( 'flowkick_good_' . $id, $answer['html'], MONTH_IN_SECONDS );
 			set_transient( 'flowkick_feed_' . $id, $answer, Flowkick_Options::cache_minutes() * MINUTE_IN_SECONDS );
@@ -85,18 +90,23 @@ final class Flowkick_Fetcher {
 
 	/**
 	 * One request to the server. wp_remote_get, not wp_safe_remote_get: a self-hosted
-	 * Flowkick server may well live on the same host or a private network.
+	 * Flowkick server may well live on the same host or a private network. No redirects
+	 * are followed, so the key never travels on to another address.
 	 *
 	 * @param string $url Fragment URL.
+	 * @param string $key The client's key.
 	 * @return array{html: string, error: string}
 	 */
-	private static function fetch( $url ) {
+	private static function fetch( $url, $key ) {
 		$response = wp_remote_get(
 			$url,
 			array(
 				'timeout'     => self::TIMEOUT_SECONDS,
-				'redirection' => 2,
-				'headers'     => array( 'Accept' => 'text/html' ),
+				'redirection' => 0,
+				'headers'     => array(
+					'Accept'        => 'text/html',
+					'Authorization' => 'Bearer ' . $key,
+				),
 				'user-agent'  => 'Flowkick-WordPress/' . FLOWKICK_VERSION . '; ' . home_url( '/' ),
 			)
 		);

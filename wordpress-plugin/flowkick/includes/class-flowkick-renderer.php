@@ -39,7 +39,7 @@ final class Flowkick_Renderer {
 		if ( '' === $server || '' === $atts['platform'] || '' === $atts['key'] ) {
 			return self::notice( 'not_configured' );
 		}
-		$feed = Flowkick_Fetcher::get( $server, $atts['platform'], self::query( $atts ) );
+		$feed = Flowkick_Fetcher::get( $server, $atts['platform'], $atts['key'], self::display_options( $atts ) );
 		return self::notice( $feed['error'] ) . self::feed( $feed, $server, $atts );
 	}
 
@@ -77,16 +77,6 @@ final class Flowkick_Renderer {
 			'handle'   => sanitize_text_field( (string) $atts['handle'] ),
 			'lang'     => sanitize_key( (string) $atts['lang'] ),
 		);
-	}
-
-	/**
-	 * The fragment's query parameters: the key as api_key, and the display options.
-	 *
-	 * @param array<string, string> $atts Clean attributes.
-	 * @return array<string, string>
-	 */
-	private static function query( array $atts ) {
-		return array( 'api_key' => $atts['key'] ) + self::display_options( $atts );
 	}
 
 	/**
