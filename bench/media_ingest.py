@@ -39,13 +39,13 @@ def measure(images: int = 40, rounds: int = 3, width: int = 1080, height: int = 
     photos = [photo(width, height, seed=seed) for seed in range(images)]
     encode(photos[0])  # loads the codecs before the clock starts
     best = min(_round(photos) for _ in range(rounds))
-    sizes: Counter[str] = Counter()
+    sizes: Counter[tuple[str, int]] = Counter()
     for rendition in (r for data in photos for r in encode(data).renditions):
-        sizes[f"{rendition.format} {rendition.width}"] += len(rendition.data)
+        sizes[rendition.format, rendition.width] += len(rendition.data)
     return Ingest(images_per_second=images / best, ms_per_image=best / images * 1000,
                   input_bytes_per_image=sum(map(len, photos)) / images,
                   stored_bytes_per_image=sum(sizes.values()) / images,
-                  bytes_by_rendition={name: total / images for name, total in sorted(sizes.items())})
+                  bytes_by_rendition={f"{name} {width}": total / images for (name, width), total in sorted(sizes.items())})
 
 
 def _round(photos: list[bytes]) -> float:

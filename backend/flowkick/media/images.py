@@ -18,16 +18,22 @@ says they are something else, and every piece of metadata (EXIF with GPS, ICC, X
 text chunks) gone, because each rendition is encoded from pixels alone. Pictures with real
 transparency stay RGBA; all others become RGB.
 
-Speed, measured with `bench/media_ingest.py` on one core for a photo-like 1080x1350 JPEG: the
-costs are decoding (~3 ms), resizing (~15 ms, each width from the next larger one), WebP at
-`method` 0 (~1, 2, 5 and 15-20 ms for 160, 320, 640 and 1080 px) and AVIF at `speed` 10
-(~2, 5, 13 and 35 ms). AVIF at 1080 px alone would use most of the 50 ms an image may cost
-(20 images a second per core), so widths above `AVIF_MAX_WIDTH` (640) are WebP only: they are
-shown only in a lightbox or a one-column layout, every browser that decodes AVIF decodes
-WebP, and at this quality AVIF saves little over WebP there. Slower AVIF speeds or WebP methods
-bought a few per cent of bytes for two to ten times the time. Qualities: AVIF 55, WebP 78.
-A JPEG much wider than the largest width is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT
-scaling), which makes a 12-megapixel review photo cost little more than a 1080 px one.
+Speed, measured with `bench/media_ingest.py` on one core of this machine for photo-like
+1080x1350 JPEGs (~250 KB, like Instagram originals): about 60 ms an image, 16-17 images a
+second, storing ~110 KB. Per image: decoding 3 ms; resizing 9 ms (HAMMING, each width from the
+next larger one: under half the cost of LANCZOS, antialiased like it, a little softer);
+WebP at `method` 0 about 1, 2, 7 and 20 ms at 160, 320, 640 and 1080 px; AVIF at `speed` 10
+about 2, 4, 12 and (not done) 40-50 ms. So widths above `AVIF_MAX_WIDTH` (640) are WebP only:
+1080 px is shown only in a lightbox or a one-column layout, every browser that decodes AVIF
+decodes WebP, and with AVIF at 1080 an image costs ~110 ms. That still misses the 20 images a
+second target (~50 ms): what is left is AVIF itself, ~19 ms for 160 to 640 px (WebP only:
+~36 ms, 27 a second). Stopping AVIF below 640 px would hit the target but leave the tiles of a
+phone's grid (390 device pixels and more) with a blurry 320 px AVIF, so it stays; set
+`AVIF_MAX_WIDTH` to trade. At speed 10, AVIF q50 and WebP q78 come out about the same size
+and PSNR (640 px: 11-12 KB, ~40 dB); slower AVIF speeds or WebP methods bought 10-20 % fewer
+bytes for two to ten times the time. A JPEG much wider than the largest width is decoded at
+1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), so a 12-megapixel review photo costs little
+more than a 1080 px one.
 """
 
 from __future__ import annotations
@@ -200,8 +206,8 @@ def _refusal(error: Exception) -> BadImage:
 
 def _clean(picture: Image.Image) -> Image.Image:
     """Upright, sRGB, RGB or RGBA, and carrying no metadata at all."""
-    upright = ImageOps.exif_transpose(picture)
-    pixels = _to_srgb(_eight_bit(upright), "RGBA" if _may_be_transparent(upright) else "RGB")
+    ImageOps.exif_transpose(picture, in_place=True)
+    pixels = _to_srgb(_eight_bit(picture), "RGBA" if _may_be_transparent(picture) else "RGB")
     if pixels.mode == "RGBA" and pixels.getchannel("A").getextrema()[0] == 255:
         pixels = pixels.convert("RGB")
     pixels.info.clear()
