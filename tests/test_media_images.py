@@ -8,7 +8,7 @@ import pytest
 from PIL import ExifTags, Image, ImageCms
 
 from flowkick.media.images import WIDTHS, BadImage, Encoded, encode, rendition_widths
-from tests.support.pictures import photo, photo_image, png_bomb, save
+from tests.support.pictures import display_p3_profile, photo, photo_image, png_bomb, save
 
 CAMERA = "FlowkickCam"
 SECRETS = (CAMERA.encode(), b"FlowkickXMP", b"a private comment")
@@ -142,6 +142,17 @@ def test_the_placeholder_of_a_red_picture_is_reddish() -> None:
 def test_the_placeholder_is_a_css_hex_colour(instagram: Encoded) -> None:
     assert len(instagram.placeholder) == 7 and instagram.placeholder.startswith("#")
     int(instagram.placeholder[1:], 16)
+
+
+def test_a_display_p3_picture_is_converted_to_srgb() -> None:
+    green = Image.new("RGB", (64, 64), (60, 170, 90))
+    assert encode(save(green, "PNG")).placeholder == "#3caa5a"
+    red, green_, _ = rgb(encode(save(green, "PNG", icc_profile=display_p3_profile())).placeholder)
+    assert red < 30 and green_ > 160  # P3's green is greener than sRGB can show: the red is gone
+
+
+def test_an_unreadable_colour_profile_is_dropped() -> None:
+    assert encode(save(Image.new("RGB", (64, 64), (60, 170, 90)), "PNG", icc_profile=b"junk")).placeholder == "#3caa5a"
 
 
 def test_real_transparency_is_kept() -> None:

@@ -49,3 +49,30 @@ def png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def display_p3_profile() -> bytes:
+    """A Display P3 ICC profile (matrix and gamma 2.2 curves), as iPhone photos carry one.
+
+    Pillow can only make sRGB, Lab and XYZ profiles, so this one is written out: header, tag
+    table, then the tags (D50 white point, the P3 primaries adapted to D50, the curves).
+    """
+    colorants = {b"rXYZ": (0.515121, 0.241196, -0.001053), b"gXYZ": (0.291977, 0.692245, 0.041885),
+                 b"bXYZ": (0.157104, 0.066574, 0.784073), b"wtpt": (0.964203, 1.0, 0.824905)}
+    name = b"Display P3 (Flowkick tests)"
+    tags = {b"desc": b"desc" + bytes(4) + struct.pack(">I", len(name) + 1) + name + bytes(1 + 8 + 3 + 67),
+            b"cprt": b"text" + bytes(4) + b"No copyright\x00",
+            **{sig: b"XYZ " + bytes(4) + b"".join(struct.pack(">i", round(v * 65536)) for v in xyz)
+               for sig, xyz in colorants.items()},
+            **{sig: b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256)) for sig in (b"rTRC", b"gTRC", b"bTRC")}}
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for sig, data in tags.items():
+        data += bytes(-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    d50 = b"".join(struct.pack(">i", round(v * 65536)) for v in colorants[b"wtpt"])
+    header = (struct.pack(">I", size) + bytes(4) + bytes((2, 0x10, 0, 0)) + b"mntrRGB XYZ " + bytes(12) + b"acsp" +
+              bytes(4 + 4 + 4 + 4 + 8 + 4) + d50 + bytes(4 + 16 + 28))
+    return header + table + body

@@ -52,7 +52,7 @@ AVIF_OPTIONS = {"quality": 50, "speed": 10, "max_threads": 1}
 WEBP_OPTIONS = {"quality": 78, "method": 0}
 CONTENT_TYPES = {"avif": "image/avif", "webp": "image/webp"}
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
-SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 SWAPPED_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF orientations that turn the picture a quarter
 OTHER_PICTURES = (b"BM", b"II*\x00", b"MM\x00*", b"8BPS", b"\x00\x00\x01\x00", b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
@@ -60,7 +60,6 @@ HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"
 # its decoders raise the rest for data they cannot read.
 DECODE_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, EOFError,
                  ValueError, IndexError)
-SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _accepted_formats() -> tuple[str, ...]:
@@ -108,7 +107,8 @@ class Encoded:
 def encode(data: bytes, widths: tuple[int, ...] = WIDTHS, max_pixels: int = 40_000_000) -> Encoded:
     """Checks `data` is a picture and encodes it into `widths` (never wider than it is).
 
-    `digest` addresses the input bytes, so the same download is recognised before any work.
+    `digest` addresses the input bytes: calling `digest(data)` first finds a download that is
+    already stored without decoding it.
     `max_pixels` can only lower Pillow's own bomb limit (`Image.MAX_IMAGE_PIXELS`), which
     `Image.open` applies first. Raises `BadImage`.
     """
@@ -219,7 +219,7 @@ def _may_be_transparent(image: Image.Image) -> bool:
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
-    """16-bit greyscale (and float) scaled to 8 bits; Pillow's convert would clip it to white."""
+    """16-bit greyscale scaled to 8 bits; Pillow's convert would clip it to white."""
     if image.mode not in SIXTEEN_BIT_MODES:
         return image
     scaled = image.convert("I").point(lambda value: value / 257).convert("L")
@@ -231,13 +231,15 @@ def _to_srgb(image: Image.Image, mode: str) -> Image.Image:
     """`image` in `mode`, its colours moved to sRGB when its ICC profile describes another space.
 
     A profile that cannot be read is dropped: the picture is then shown as if it were sRGB.
+    The sRGB profile is made per call: LittleCMS profiles are not to be shared across threads.
     """
     icc = image.info.get("icc_profile")
     if icc:
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             if "srgb" not in ImageCms.getProfileDescription(profile).lower():
-                converted = ImageCms.profileToProfile(image, profile, SRGB, outputMode=mode)
+                srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+                converted = ImageCms.profileToProfile(image, profile, srgb, outputMode=mode)
                 if converted is not None:
                     return converted
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
