@@ -33,6 +33,7 @@ OWNER = {
     "youtube": lambda item: item["channelUsername"],
     "facebook": lambda item: item["inputUrl"].rsplit("/", 1)[-1],
 }
+POSTS = 20  # what every account of the fake has posted
 
 
 async def call(fake: FakeApify, actor: str = INSTAGRAM, run_input: dict[str, Any] | None = None, **options: Any) -> Any:
@@ -61,8 +62,13 @@ async def test_each_actor_returns_the_latest_items_of_every_handle(fake_apify: F
     run = await call(fake_apify, actor.name, example_input(actor.platform, HANDLES, 2))
     items = await items_of(fake_apify, run)
     per_tab = 2 if actor.platform == "youtube" else 1  # videos and shorts have separate limits
+    per_handle = POSTS if actor.platform == "twitter" else 2 * per_tab  # X: at least 50 a query
+    owners = sorted(OWNER[actor.platform](item) for item in items)
     assert run.status == "SUCCEEDED"
-    assert sorted(OWNER[actor.platform](item) for item in items) == sorted(HANDLES * 2 * per_tab)
+    if actor.platform == "facebook":  # `resultsLimit` counts for the whole run: the first page takes it
+        assert owners == [HANDLES[0]] * 2 * len(HANDLES)
+    else:
+        assert owners == sorted(HANDLES * per_handle)
 
 
 async def test_items_are_the_same_for_the_same_handle_in_every_run(fake_apify: FakeApify) -> None:
@@ -90,9 +96,116 @@ async def test_max_items_caps_the_whole_run(fake_apify: FakeApify) -> None:
 
 
 async def test_tweet_scraper_max_items_input_is_for_the_whole_run(fake_apify: FakeApify) -> None:
-    run_input = {"twitterHandles": HANDLES, "maxItems": 3, "sort": "Latest"}
+    run_input = {"twitterHandles": HANDLES, "maxItems": 100, "sort": "Latest"}
+    fake_apify.world.set_post_count("twitter", HANDLES[0], 90)
     run = await call(fake_apify, "apidojo/tweet-scraper", run_input)
-    assert len(await items_of(fake_apify, run)) == 3
+    assert len(await items_of(fake_apify, run)) == 100
+
+
+async def test_tweet_scraper_below_50_per_query_answers_only_no_results_rows(fake_apify: FakeApify) -> None:
+    run_input = {"searchTerms": [f"from:{h}" for h in HANDLES], "maxItems": 99, "sort": "Latest"}
+    run = await call(fake_apify, "apidojo/tweet-scraper", run_input)
+    assert await items_of(fake_apify, run) == [{"noResults": True}, {"noResults": True}]
+
+
+async def test_tweet_search_start_filters_by_day_and_an_empty_query_gets_a_no_results_row(fake_apify: FakeApify) -> None:
+    fake_apify.world.publish("twitter", HANDLES[0], 2)  # 20 h apart, after the base time
+    newest = fake_apify.world.posted_at("twitter", HANDLES[0], POSTS + 1)
+    run_input = {"searchTerms": [f"from:{h}" for h in HANDLES], "maxItems": 100, "start": f"{newest:%Y-%m-%d}",
+                 "includeSearchTerms": True}
+    items = await items_of(fake_apify, await call(fake_apify, "apidojo/tweet-scraper", run_input))
+    assert {item.get("searchTerm") for item in items if "id" in item} == {f"from:{HANDLES[0]}"}
+    assert [item for item in items if "id" not in item] == [{"noResults": True}]
+
+
+async def test_tweet_search_start_must_be_a_day(fake_apify: FakeApify) -> None:
+    run_input = {"searchTerms": ["from:a"], "maxItems": 50, "start": "2026-11-20T08:00:00Z"}
+    with pytest.raises(ApifyApiError, match="YYYY-MM-DD"):
+        await call(fake_apify, "apidojo/tweet-scraper", run_input)
+
+
+@pytest.mark.parametrize(("actor", "field"), [
+    ("apify/instagram-scraper", "onlyPostsNewerThan"),
+    ("clockworks/tiktok-scraper", "oldestPostDateUnified"),
+    ("compass/google-maps-reviews-scraper", "reviewsStartDate"),
+    ("apify/facebook-posts-scraper", "onlyPostsNewerThan"),
+])
+async def test_date_filter_returns_only_newer_items(fake_apify: FakeApify, actor: str, field: str) -> None:
+    platform = next(a.platform for a in ACTORS if a.name == actor)
+    handle = "ChIJLunaCafeBerlin01" if platform == "google_reviews" else HANDLES[0]
+    fake_apify.world.publish(platform, handle, 2)
+    since = fake_apify.world.posted_at(platform, handle, POSTS - 1)
+    run_input = {**example_input(platform, [handle], 24), field: f"{since:%Y-%m-%dT%H:%M:%SZ}"}
+    items = await items_of(fake_apify, await call(fake_apify, actor, run_input))
+    assert len(items) == 2
+
+
+async def test_pinned_post_comes_first_whatever_its_age_and_takes_a_slot(fake_apify: FakeApify) -> None:
+    fake_apify.world.pin("instagram", HANDLES[0], 2)
+    items = await items_of(fake_apify, await call(fake_apify, run_input=example_input("instagram", HANDLES[:1], 3)))
+    assert [item["isPinned"] for item in items] == [True, False, False]
+    assert items[0]["timestamp"] < items[2]["timestamp"]
+
+
+async def test_date_filter_leaves_an_old_pinned_post_out(fake_apify: FakeApify) -> None:
+    fake_apify.world.pin("instagram", HANDLES[0], 2)
+    fake_apify.world.publish("instagram", HANDLES[0])
+    since = fake_apify.world.posted_at("instagram", HANDLES[0], POSTS - 1)
+    run_input = {**example_input("instagram", HANDLES[:1], 24), "onlyPostsNewerThan": f"{since:%Y-%m-%dT%H:%M:%SZ}"}
+    items = await items_of(fake_apify, await call(fake_apify, run_input=run_input))
+    assert [item["isPinned"] for item in items] == [False]
+
+
+async def test_all_review_origins_mix_in_other_sites_and_google_only_does_not(fake_apify: FakeApify) -> None:
+    actor = "compass/google-maps-reviews-scraper"
+    base = example_input("google_reviews", ["ChIJLunaCafeBerlin01"], 6)
+    mixed = await items_of(fake_apify, await call(fake_apify, actor, base))
+    google = await items_of(fake_apify, await call(fake_apify, actor, {**base, "reviewsOrigin": "google"}))
+    assert {item["reviewOrigin"] for item in mixed} == {"Google", "Tripadvisor"}
+    assert {item["reviewOrigin"] for item in google} == {"Google"}
+
+
+async def test_a_place_can_change_its_id(fake_apify: FakeApify) -> None:
+    fake_apify.world.change_place_id("ChIJOld", "ChIJNew")
+    run_input = example_input("google_reviews", ["ChIJOld"], 2)
+    items = await items_of(fake_apify, await call(fake_apify, "compass/google-maps-reviews-scraper", run_input))
+    assert {item["placeId"] for item in items} == {"ChIJNew"} and items[0]["url"].endswith("ChIJNew")
+
+
+async def test_youtube_channel_tab_decides_what_is_read(fake_apify: FakeApify) -> None:
+    urls = [{"url": "https://www.youtube.com/@luna/shorts"}]
+    run_input = {"startUrls": urls, "maxResults": 3, "maxResultsShorts": 0}
+    items = await items_of(fake_apify, await call(fake_apify, "streamers/youtube-scraper", run_input))
+    assert [item["type"] for item in items] == ["shorts"] * 3
+
+
+async def test_youtube_can_date_videos_relatively(fake_apify: FakeApify) -> None:
+    fake_apify.world.date_relatively("youtube", "luna")
+    run_input = {"startUrls": [{"url": "https://www.youtube.com/@luna/videos"}], "maxResults": 1}
+    (item,) = await items_of(fake_apify, await call(fake_apify, "streamers/youtube-scraper", run_input))
+    assert item["date"].endswith(" days ago")
+
+
+async def test_facebook_results_limit_counts_for_the_whole_run(fake_apify: FakeApify) -> None:
+    run_input = {"startUrls": [{"url": f"https://www.facebook.com/{h}"} for h in HANDLES], "resultsLimit": 3}
+    items = await items_of(fake_apify, await call(fake_apify, "apify/facebook-posts-scraper", run_input))
+    assert [OWNER["facebook"](item) for item in items] == [HANDLES[0]] * 3
+
+
+async def test_facebook_media_drift_and_p_pages(fake_apify: FakeApify) -> None:
+    page = "https://www.facebook.com/p/Luna-Cafe-100063123456789/"
+    run_input = {"startUrls": [{"url": page}], "resultsLimit": 20}
+    items = await items_of(fake_apify, await call(fake_apify, "apify/facebook-posts-scraper", run_input))
+    entries = [entry for item in items for entry in item.get("media") or []]
+    assert {item["pageName"] for item in items} == {"p"}
+    assert any("image" in entry for entry in entries) and any("__typename" not in entry for entry in entries)
+
+
+async def test_facebook_error_row_carries_url_not_input_url(fake_apify: FakeApify) -> None:
+    fake_apify.world.remove("facebook", "gone.page")
+    run_input = {"startUrls": [{"url": "https://www.facebook.com/gone.page"}], "resultsLimit": 5}
+    (row,) = await items_of(fake_apify, await call(fake_apify, "apify/facebook-posts-scraper", run_input))
+    assert row["url"] == "https://www.facebook.com/gone.page" and "inputUrl" not in row
 
 
 async def test_removed_handle_gets_the_actors_error_row(fake_apify: FakeApify) -> None:
@@ -166,10 +279,24 @@ async def test_large_input_from_the_client_arrives_intact(fake_apify: FakeApify)
     assert fake_apify.runs[0].input == run_input
 
 
-async def test_run_reports_cost_as_price_per_item_times_items(fake_apify: FakeApify) -> None:
+async def test_pay_per_result_run_carries_its_pricing_and_no_usage_total(fake_apify: FakeApify) -> None:
     run = await call(fake_apify)
-    assert run.usage_total_usd == pytest.approx(0.0027 * 6)
-    assert run.general_access is not None
+    assert run.usage_total_usd is None and run.general_access is not None
+    assert (run.pricing_info.pricing_model, run.pricing_info.price_per_unit_usd) == ("PRICE_PER_DATASET_ITEM", 0.0027)
+    assert fake_apify.runs[0].charged_usd == pytest.approx(0.0027 * 6)
+
+
+async def test_pay_per_event_run_reports_its_charged_events(fake_apify: FakeApify) -> None:
+    run_input = {"startUrls": [{"url": "https://www.youtube.com/@luna/videos"}], "maxResults": 2}
+    run = await call(fake_apify, "streamers/youtube-scraper", run_input)
+    assert run.pricing_info.pricing_model == "PAY_PER_EVENT"
+    assert run.charged_event_counts == {"actor-start": 1, "result": 2}
+
+
+async def test_max_total_charge_stops_the_run_at_what_it_may_charge(fake_apify: FakeApify) -> None:
+    run = await call(fake_apify, max_total_charge_usd=0.01)
+    assert len(await items_of(fake_apify, run)) == 3  # 3 × $0.0027 fit in $0.01
+    assert run.options.max_total_charge_usd == 0.01
 
 
 async def test_query_options_are_recorded_and_echoed(fake_apify: FakeApify) -> None:

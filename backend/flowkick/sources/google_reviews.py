@@ -73,8 +73,9 @@ class GoogleReviewsActor(ActorSpec):
         return dict.fromkeys(range(len(unmatched)), starving[0])
 
     def normalize(self, raw: dict[str, Any]) -> Item | None:
+        """A review, or None for a row without id or one from another site than Google."""
         native_id = as_id(raw.get("reviewId"))
-        if native_id is None:
+        if native_id is None or as_text(raw.get("reviewOrigin")) not in (None, "Google"):
             return None
         return new_item(
             self.platform,

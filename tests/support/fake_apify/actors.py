@@ -8,8 +8,19 @@ gets deterministic items while the samples' hostile captions (`<script>`, quotes
 ampersands, emoji) reach the refresher too.
 
 Error rows for missing accounts follow the real Instagram (`error`) and X (`noResults`)
-shapes; the other four actors' error rows are not documented and use the same
-`{<input echo>, "error", "errorDescription"}` shape (invented).
+shapes; Facebook's carry `url`, not `inputUrl`; the other actors' error rows are not
+documented and use the same `{<input echo>, "error", "errorDescription"}` shape (invented).
+
+Like the real actors (shared/apify/actors.md, corrections of 2026-11-30): date filters
+really filter (Instagram and Facebook `onlyPostsNewerThan`, TikTok
+`oldestPostDateUnified`, Google `reviewsStartDate`, X `start` for search terms, by day);
+pinned posts come first whatever their age; the tweet scraper answers runs below 50
+tweets per query with `{"noResults": true}` rows only, and an empty query with one;
+Google's `reviewsOrigin: "all"` mixes third-party reviews in and a place can change its
+id; YouTube channel URLs read only their tab (`/videos`, `/shorts`), each capped by
+`maxResults`, and can date videos relatively; Facebook media entries drift
+(`image` beside `photo_image`, untyped duplicates), `/p/<Name>-<id>/` pages carry
+`pageName: "p"`, and `resultsLimit` counts for the whole run (the pessimistic reading).
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import json
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from itertools import zip_longest
 from typing import Any
@@ -27,7 +38,11 @@ from urllib.parse import urlsplit
 
 from tests.support.samples import SAMPLES
 
+from .cdn_urls import point_pictures_at_cdn
 from .world import World, handle_key, seed
+
+X_MIN_PER_QUERY = 50
+_THIRD_PARTY_EVERY = 3  # with reviewsOrigin "all", every third review comes from another site
 
 _ID_FIELD = {
     "instagram": "id", "tiktok": "id", "google_reviews": "reviewId", "twitter": "id", "youtube": "id", "facebook": "postId",
@@ -48,6 +63,8 @@ class Post:
     echo: str
     index: int
     when: datetime
+    pinned: bool = False
+    relative: bool = False
 
     @property
     def key(self) -> str:
@@ -75,6 +92,12 @@ def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def _ago(when: datetime) -> str:
+    """How a YouTube channel list dates a video: '3 days ago' (hours for today's)."""
+    age = datetime.now(UTC) - when
+    return f"{age.days} days ago" if age.days else f"{max(1, age.seconds // 3600)} hours ago"
+
+
 def _title(key: str) -> str:
     return key.replace(".", " ").replace("_", " ").title()
 
@@ -98,7 +121,7 @@ def templates(platform: str, kind: str | None = None) -> list[dict[str, Any]]:
 
 def _stamp_instagram(item: dict[str, Any], post: Post) -> dict[str, Any]:
     item.update(id="39" + post.digits(17), shortCode="D" + post.alnum(10), timestamp=_iso(post.when))
-    item.update(url=f"https://www.instagram.com/p/{item['shortCode']}/", inputUrl=post.echo)
+    item.update(url=f"https://www.instagram.com/p/{item['shortCode']}/", inputUrl=post.echo, isPinned=post.pinned)
     for number, child in enumerate(item.get("childPosts") or []):
         child.update(id=f"{item['id']}{number}", shortCode=f"{item['shortCode']}{number}", timestamp=item["timestamp"])
     owner = {"username": post.key, "full_name": _title(post.key), "id": "6" + _digits(10, "ig", post.key)}
@@ -113,6 +136,7 @@ def _stamp_instagram(item: dict[str, Any], post: Post) -> dict[str, Any]:
 def _stamp_tiktok(item: dict[str, Any], post: Post) -> dict[str, Any]:
     item.update(id="74" + post.digits(17), createTime=int(post.when.timestamp()), createTimeISO=_iso(post.when))
     item.update(webVideoUrl=f"https://www.tiktok.com/@{post.key}/video/{item['id']}", input=post.echo)
+    item.update(isPinned=post.pinned)
     item["authorMeta"].update(
         id="74" + _digits(17, "tt", post.key),
         name=post.key,
@@ -125,11 +149,12 @@ def _stamp_tiktok(item: dict[str, Any], post: Post) -> dict[str, Any]:
 def _stamp_google_reviews(item: dict[str, Any], post: Post) -> dict[str, Any]:
     review_id = "Ci9" + post.alnum(40)
     place_seed = seed("place", post.key)
-    item.update(reviewId=review_id, publishedAtDate=_iso(post.when), placeId=post.echo)
+    item.update(reviewId=review_id, publishedAtDate=_iso(post.when), placeId=post.echo, reviewOrigin="Google")
     item.update(reviewUrl=f"https://www.google.com/maps/reviews/data=!4m8!14m7!1m6!2m5!1s{review_id}?hl=en")
     item.update(
         title=f"Place {post.key}",
         cid=_digits(20, "cid", post.key),
+        fid=f"0x{_digits(15, 'fid', post.key)}:0x{_digits(15, 'fid2', post.key)}",
         url=f"https://www.google.com/maps/place/?q=place_id:{post.echo}",
         totalScore=round(3.5 + place_seed % 15 / 10, 1),
         reviewsCount=40 + place_seed % 900 + post.index,
@@ -162,6 +187,8 @@ def _stamp_youtube(item: dict[str, Any], post: Post) -> dict[str, Any]:
     item.update(id=video_id, url=f"https://www.youtube.com/{watch}")
     item.update(thumbnailUrl=f"https://i.ytimg.com/vi/{video_id}/maxresdefault.jpg")
     item.update(date=_iso(post.when), input=channel, fromYTUrl=f"{channel}/{tab}")
+    if post.relative:
+        item["date"] = _ago(post.when)
     item.update(channelName=_title(post.key), channelUrl=channel, channelUsername=post.key)
     item.update(channelId="UC" + _alnum(22, "yt", post.key))
     return item
@@ -173,9 +200,20 @@ def _stamp_facebook(item: dict[str, Any], post: Post) -> dict[str, Any]:
     item.update(postId=post_id, time=_iso(post.when), timestamp=int(post.when.timestamp()))
     item.update(url=_facebook_permalink(item["url"], post.key, post_id), feedbackId=f"ZmVlZGJhY2s6{post_id}")
     item.update(topLevelUrl=f"https://www.facebook.com/{page_id}/posts/{post_id}", facebookId=page_id)
-    item.update(inputUrl=post.echo, facebookUrl=post.echo, pageName=post.key)
+    item.update(inputUrl=post.echo, facebookUrl=post.echo, pageName="p" if "/p/" in post.echo else post.key)
     item["user"].update(id=page_id, name=_title(post.key), profileUrl=f"https://www.facebook.com/{page_id}")
+    if post.index % 2:
+        _drift_media(item)
     return item
+
+
+def _drift_media(item: dict[str, Any]) -> None:
+    """Media entries as some runs push them: `image` for `photo_image`, an untyped copy of a photo."""
+    photos = [entry for entry in item.get("media") or [] if "photo_image" in entry]
+    for entry in photos:
+        entry["image"] = entry.pop("photo_image")
+    if photos:
+        item["media"].append({key: value for key, value in photos[0].items() if key != "__typename"})
 
 
 def _facebook_permalink(template_url: str, key: str, post_id: str) -> str:
@@ -190,7 +228,7 @@ def _facebook_permalink(template_url: str, key: str, post_id: str) -> str:
 # --- accounts ---------------------------------------------------------------------------
 
 _ECHO_FIELD = {
-    "instagram": "inputUrl", "tiktok": "input", "google_reviews": "placeId", "youtube": "input", "facebook": "inputUrl",
+    "instagram": "inputUrl", "tiktok": "input", "google_reviews": "placeId", "youtube": "input", "facebook": "url",
 }
 
 
@@ -203,15 +241,19 @@ def error_row(platform: str, echo: str) -> dict[str, Any]:
 
 
 def generate(
-    world: World, platform: str, handle: str, echo: str, stamp: Stamp, pool: list[dict[str, Any]], limit: int | None
+    world: World, platform: str, handle: str, echo: str, stamp: Stamp, pool: list[dict[str, Any]], limit: int | None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest `limit` posts of an account, built from the template pool."""
-    indices = range(world.post_count(platform, handle) - 1, -1, -1)
-    chosen = indices if limit is None else indices[:limit]
-    return [
-        stamp(copy.deepcopy(pool[i % len(pool)]), Post(platform, handle, echo, i, world.posted_at(platform, handle, i)))
-        for i in chosen
-    ]
+    """The newest `limit` posts of an account published after `since`, built from the template
+    pool; its pinned posts first, whatever their age, as on the profile's grid."""
+    pinned = world.pinned(platform, handle)
+    newest_first = range(world.post_count(platform, handle) - 1, -1, -1)
+    order = [i for i in newest_first if i in pinned] + [i for i in newest_first if i not in pinned]
+    relative = world.dated_relatively(platform, handle)
+    posts = [Post(platform, handle, echo, i, world.posted_at(platform, handle, i), i in pinned, relative) for i in order]
+    chosen = [post for post in posts if since is None or post.when > since]
+    return [point_pictures_at_cdn(world, platform, handle, stamp(copy.deepcopy(pool[post.index % len(pool)]), post))
+            for post in chosen[:limit]]
 
 
 def account(
@@ -249,10 +291,30 @@ def _limit(run_input: dict[str, Any], field: str) -> int | None:
     return value
 
 
+def _since(run_input: dict[str, Any], field: str, *, date_only: bool = False) -> datetime | None:
+    """A date filter: ISO 8601 (a day, or with a time unless `date_only`) or 'N days'."""
+    value = run_input.get(field)
+    if value is None:
+        return None
+    text = str(value).strip()
+    days = text.removesuffix("days").removesuffix("day").strip()
+    if days.isdigit():
+        return datetime.now(UTC) - timedelta(days=int(days))
+    if date_only and len(text) != 10:
+        raise InputError(f"Input is not valid: Field input.{field} must be a date (YYYY-MM-DD)")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InputError(f"Input is not valid: Field input.{field} must be a date or 'N days'") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _path_handle(entry: str) -> str:
     """The account name in an input entry: a bare handle (`@h`, `h`) or a profile URL
     (`https://www.instagram.com/<h>/`, `https://www.youtube.com/@<h>/videos`)."""
     parts = [part for part in urlsplit(entry).path.split("/") if part] if "://" in entry else [entry.strip()]
+    if parts[:1] == ["p"]:  # facebook.com/p/<Name>-<id>/
+        parts = parts[1:]
     return parts[0].lstrip("@") if parts else entry
 
 
@@ -260,60 +322,107 @@ def _path_handle(entry: str) -> str:
 
 
 def _per_account(
-    world: World, run_input: dict[str, Any], platform: str, field: str, limit: int | None, stamp: Stamp
+    world: World, run_input: dict[str, Any], platform: str, field: str, limit: int | None, stamp: Stamp,
+    since: datetime | None = None,
 ) -> Iterator[list[Any]]:
     """One list of items per account listed in `field`, each at most `limit` long."""
     pool = templates(platform)
     for echo in _entries(run_input, field):
         handle = _path_handle(echo)
-        build = partial(generate, world, platform, handle, echo, stamp, pool, limit)
+        build = partial(generate, world, platform, handle, echo, stamp, pool, limit, since)
         yield account(world, platform, handle, echo, limit, build)
 
 
 def _instagram(world: World, run_input: dict[str, Any]) -> list[Any]:
-    limit = _limit(run_input, "resultsLimit")
-    return _flatten(_per_account(world, run_input, "instagram", "directUrls", limit, _stamp_instagram))
+    limit, since = _limit(run_input, "resultsLimit"), _since(run_input, "onlyPostsNewerThan")
+    return _flatten(_per_account(world, run_input, "instagram", "directUrls", limit, _stamp_instagram, since))
 
 
 def _tiktok(world: World, run_input: dict[str, Any]) -> list[Any]:
-    limit = _limit(run_input, "resultsPerPage")
-    return _flatten(_per_account(world, run_input, "tiktok", "profiles", limit, _stamp_tiktok))
+    limit, since = _limit(run_input, "resultsPerPage"), _since(run_input, "oldestPostDateUnified")
+    return _flatten(_per_account(world, run_input, "tiktok", "profiles", limit, _stamp_tiktok, since))
 
 
 def _google_reviews(world: World, run_input: dict[str, Any]) -> list[Any]:
-    limit = _limit(run_input, "maxReviews")
-    return _flatten(_per_account(world, run_input, "google_reviews", "placeIds", limit, _stamp_google_reviews))
-
-
-def _facebook(world: World, run_input: dict[str, Any]) -> list[Any]:
-    limit = _limit(run_input, "resultsLimit")
-    return _flatten(_per_account(world, run_input, "facebook", "startUrls", limit, _stamp_facebook))
-
-
-def _twitter(world: World, run_input: dict[str, Any]) -> list[Any]:
-    """`maxItems` caps the whole run; handles are scraped side by side, so tweets interleave."""
-    cap = _limit(run_input, "maxItems")
-    per_handle = _per_account(world, run_input, "twitter", "twitterHandles", None, _stamp_twitter)
-    merged = [item for row in zip_longest(*per_handle) for item in row if item is not None]
-    return merged if cap is None else merged[:cap]
-
-
-def _youtube(world: World, run_input: dict[str, Any]) -> list[Any]:
-    """Videos and shorts tabs, each with its own per-channel limit."""
-    videos, shorts = _limit(run_input, "maxResults"), _limit(run_input, "maxResultsShorts")
+    """One row per review; "all" origins (the actor's default) mixes in other sites' reviews."""
+    limit, since = _limit(run_input, "maxReviews"), _since(run_input, "reviewsStartDate")
+    everywhere = run_input.get("reviewsOrigin", "all") == "all"
     items: list[Any] = []
-    total = None if videos is None or shorts is None else videos + shorts
-    for echo in _entries(run_input, "startUrls"):
-        handle = _path_handle(echo)
-        items += account(world, "youtube", handle, echo, total, partial(_channel, world, handle, echo, videos, shorts))
+    for echo in _entries(run_input, "placeIds"):
+        build = partial(_place_reviews, world, echo, since, everywhere)
+        items += account(world, "google_reviews", echo, echo, limit, build)
     return items
 
 
-def _channel(world: World, handle: str, echo: str, videos: int | None, shorts: int | None) -> list[Any]:
-    return [
-        *generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", "video"), videos),
-        *generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", "shorts"), shorts),
-    ]
+def _place_reviews(world: World, place_id: str, since: datetime | None, everywhere: bool) -> list[Any]:
+    reviews = generate(world, "google_reviews", place_id, place_id, _stamp_google_reviews,
+                       templates("google_reviews"), None, since)
+    current = world.place_id(place_id)
+    for review in reviews:
+        review.update(placeId=current, url=f"https://www.google.com/maps/place/?q=place_id:{current}")
+    if everywhere:
+        for number, review in enumerate(reviews):
+            if number % _THIRD_PARTY_EVERY == 1:
+                review.update(reviewOrigin="Tripadvisor", reviewId=f"{review['reviewId']}TA", stars=None, rating=4)
+    return reviews
+
+
+def _facebook(world: World, run_input: dict[str, Any]) -> list[Any]:
+    """`resultsLimit` caps the whole run here, pages in input order (the pessimistic reading)."""
+    limit, since = _limit(run_input, "resultsLimit"), _since(run_input, "onlyPostsNewerThan")
+    items = _flatten(_per_account(world, run_input, "facebook", "startUrls", None, _stamp_facebook, since))
+    if limit is None:
+        return items
+    posts = [item for item in items if "error" not in item][:limit]
+    return [item for item in items if "error" in item or item in posts]
+
+
+def _twitter(world: World, run_input: dict[str, Any]) -> list[Any]:
+    """Searches `from:<handle>` (or `twitterHandles`) side by side, so tweets interleave;
+    `maxItems` caps the whole run and may not be below 50 per query."""
+    cap = _limit(run_input, "maxItems")
+    searches = "searchTerms" in run_input
+    field = "searchTerms" if searches else "twitterHandles"
+    queries = [term.removeprefix("from:").split()[0] if searches else term for term in _entries(run_input, field)]
+    if cap is not None and cap < X_MIN_PER_QUERY * len(queries):
+        return [{"noResults": True} for _ in queries]
+    since = _since(run_input, "start", date_only=True) if searches else None
+    per_query = [_tweets(world, query, since, searches) for query in queries]
+    merged = [item for row in zip_longest(*per_query) for item in row if item is not None]
+    return merged if cap is None else merged[:cap]
+
+
+def _tweets(world: World, handle: str, since: datetime | None, tag: bool) -> list[Any]:
+    build = partial(generate, world, "twitter", handle, handle, _stamp_twitter, templates("twitter"), None, since)
+    tweets = account(world, "twitter", handle, handle, None, build) or [{"noResults": True}]
+    if tag:
+        for tweet in tweets:
+            if "id" in tweet:
+                tweet["searchTerm"] = f"from:{handle}"
+    return tweets
+
+
+def _youtube(world: World, run_input: dict[str, Any]) -> list[Any]:
+    """A channel URL's tab decides what is read, capped by `maxResults`; a bare channel
+    URL reads both tabs (`maxResultsShorts` is for search terms only)."""
+    limit = _limit(run_input, "maxResults")
+    items: list[Any] = []
+    for echo in _entries(run_input, "startUrls"):
+        handle, tabs = _path_handle(echo), _tabs(echo)
+        items += account(world, "youtube", handle, echo, None, partial(_channel, world, handle, echo, limit, tabs))
+    return items
+
+
+def _tabs(url: str) -> tuple[str, ...]:
+    parts = [part for part in urlsplit(url).path.split("/") if part]
+    tab = parts[1] if len(parts) > 1 else None
+    return (tab,) if tab in ("videos", "shorts") else ("video", "shorts") if tab is None else ()
+
+
+def _channel(world: World, handle: str, echo: str, limit: int | None, tabs: tuple[str, ...]) -> list[Any]:
+    kinds = [("video" if tab in ("videos", "video") else "shorts") for tab in tabs]
+    return [item for kind in kinds
+            for item in generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", kind), limit)]
 
 
 def _flatten(groups: Iterator[list[Any]]) -> list[Any]:
@@ -322,17 +431,35 @@ def _flatten(groups: Iterator[list[Any]]) -> list[Any]:
 
 @dataclass(frozen=True)
 class ActorSpec:
-    """One fake actor: its names, price and how it turns input into dataset items."""
+    """One fake actor: its names, price and how it turns input into dataset items.
+
+    Priced per result (`PRICE_PER_DATASET_ITEM`) unless `start_event_usd` is set: then it
+    is priced per event (`PAY_PER_EVENT`: one start, one `result` event per item).
+    """
 
     name: str
     act_id: str
     platform: str
     price_per_item_usd: float
     collect: Callable[[World, dict[str, Any]], list[Any]]
+    start_event_usd: float | None = None
 
     @property
     def path_id(self) -> str:
         return self.name.replace("/", "~")
+
+    @property
+    def per_event(self) -> bool:
+        return self.start_event_usd is not None
+
+    def affordable(self, max_charge_usd: float | None) -> int | None:
+        """How many items a run may push before its charge would pass `maxTotalChargeUsd`."""
+        if max_charge_usd is None:
+            return None
+        return max(0, int((max_charge_usd - (self.start_event_usd or 0.0)) / self.price_per_item_usd + 1e-9))
+
+    def charge(self, items: int) -> float:
+        return (self.start_event_usd or 0.0) + self.price_per_item_usd * items
 
 
 ACTORS: tuple[ActorSpec, ...] = (
@@ -340,7 +467,7 @@ ACTORS: tuple[ActorSpec, ...] = (
     ActorSpec("clockworks/tiktok-scraper", "GdWCkxBtKWOsKjdch", "tiktok", 0.003, _tiktok),
     ActorSpec("compass/google-maps-reviews-scraper", "Xb8osYTtOjlsgI6k9", "google_reviews", 0.0005, _google_reviews),
     ActorSpec("apidojo/tweet-scraper", "61RPP7dywgiy0JPD0", "twitter", 0.0004, _twitter),
-    ActorSpec("streamers/youtube-scraper", "h7sDV53CddomktSi5", "youtube", 0.005, _youtube),
+    ActorSpec("streamers/youtube-scraper", "h7sDV53CddomktSi5", "youtube", 0.005, _youtube, start_event_usd=0.001),
     ActorSpec("apify/facebook-posts-scraper", "KoJrdxJCTtpon81KY", "facebook", 0.005, _facebook),
 )
 
@@ -364,8 +491,11 @@ def example_input(platform: str, handles: list[str], limit: int) -> dict[str, An
     if platform == "google_reviews":
         return {"placeIds": handles, "maxReviews": limit, "reviewsSort": "newest"}
     if platform == "twitter":
-        return {"twitterHandles": handles, "maxItems": limit * len(handles), "sort": "Latest"}
+        terms = [f"from:{h}" for h in handles]
+        cap = max(limit, X_MIN_PER_QUERY) * len(handles)
+        return {"searchTerms": terms, "maxItems": cap, "sort": "Latest", "includeSearchTerms": True}
     if platform == "youtube":
-        urls = [{"url": f"https://www.youtube.com/@{h}/videos"} for h in handles]
-        return {"startUrls": urls, "maxResults": limit, "maxResultsShorts": limit}
-    return {"startUrls": [{"url": f"https://www.facebook.com/{h}"} for h in handles], "resultsLimit": limit}
+        urls = [{"url": f"https://www.youtube.com/@{h}/{tab}"} for h in handles for tab in ("videos", "shorts")]
+        return {"startUrls": urls, "maxResults": limit}
+    urls = [{"url": f"https://www.facebook.com/{h}"} for h in handles]
+    return {"startUrls": urls, "resultsLimit": limit * len(handles)}

@@ -70,6 +70,7 @@ class RunOptions:
     timeout_secs: int = 3600
     memory_mbytes: int = 1024
     max_items: int | None = None
+    max_total_charge_usd: float | None = None
     wait_for_finish: int = 0
     webhooks: tuple[Webhook, ...] = ()
 
@@ -83,12 +84,15 @@ class RunRecord:
     input: dict[str, Any]
     query: dict[str, str]
     max_items: int | None
+    max_total_charge_usd: float | None
     timeout_secs: int
     memory_mbytes: int
     webhooks: list[dict[str, Any]]
     status: str
     dataset_id: str
     item_count: int
+    charged_usd: float
+    """What the run charged: its actor's price for the items it pushed."""
 
 
 @dataclass(frozen=True)
@@ -135,10 +139,15 @@ class Run:
         return self.status in TERMINAL
 
     def resource(self, user_id: str) -> dict[str, Any]:
-        """The run object as `GET /v2/actor-runs/{id}` answers it (validated by the client's `Run`)."""
+        """The run object as `GET /v2/actor-runs/{id}` answers it (validated by the client's `Run`).
+
+        Like a real pay-per-result run seen by its user, it carries the actor's `pricingInfo`
+        but no `usageTotalUsd` (Apify returns that for rental actors or to the actor's own
+        developer); a pay-per-event run also carries `chargedEventCounts`.
+        """
         data = copy.deepcopy(_RUN_TEMPLATE)
         seconds = ((self.finished_at or datetime.now(UTC)) - self.started_at).total_seconds()
-        price = self.actor.price_per_item_usd
+        del data["usageTotalUsd"]
         data.update(
             id=self.id, actId=self.actor.act_id, userId=user_id, startedAt=_iso(self.started_at),
             finishedAt=_iso(self.finished_at) if self.finished_at else None, status=self.status,
@@ -146,17 +155,33 @@ class Run:
             buildId=self.build_id, exitCode={"SUCCEEDED": 0, "FAILED": 1}.get(self.status),
             defaultKeyValueStoreId=self.key_value_store_id, defaultDatasetId=self.dataset_id,
             defaultRequestQueueId=self.request_queue_id, containerUrl=f"https://{self.id.lower()}.runs.apify.net",
-            consoleUrl=f"https://console.apify.com/view/runs/{self.id}", usageTotalUsd=round(price * self.item_count, 6),
+            consoleUrl=f"https://console.apify.com/view/runs/{self.id}",
         )
         data["meta"]["userAgent"] = self.user_agent
         data["options"] = self._options()
-        data["pricingInfo"]["pricePerUnitUsd"] = price
+        data.update(self._pricing(data["pricingInfo"]))
         compute_units = self.options.memory_mbytes / 1024 * seconds / 3600
         data["stats"].update(
             inputBodyLen=self.input_bytes, durationMillis=int(seconds * 1000), runTimeSecs=seconds, computeUnits=compute_units
         )
         data["usage"].update(ACTOR_COMPUTE_UNITS=compute_units, DATASET_WRITES=self.item_count)
         return data
+
+    def _pricing(self, template: dict[str, Any]) -> dict[str, Any]:
+        """`pricingInfo` (and `chargedEventCounts` when priced per event) of this run's actor."""
+        if not self.actor.per_event:
+            return {"pricingInfo": {**template, "pricePerUnitUsd": self.actor.price_per_item_usd}}
+        common = {key: template[key] for key in ("apifyMarginPercentage", "createdAt", "startedAt")}
+        events = {
+            "actor-start": {"eventTitle": "Actor start", "eventDescription": "Charged when a run starts.",
+                            "eventPriceUsd": self.actor.start_event_usd},
+            "result": {"eventTitle": "Result", "eventDescription": "One item in the dataset.",
+                       "eventPriceUsd": self.actor.price_per_item_usd},
+        }
+        return {
+            "pricingInfo": {**common, "pricingModel": "PAY_PER_EVENT", "pricingPerEvent": {"actorChargeEvents": events}},
+            "chargedEventCounts": {"actor-start": 1, "result": self.item_count},
+        }
 
     def _options(self) -> dict[str, Any]:
         options = {
@@ -165,6 +190,8 @@ class Run:
         }
         if self.options.max_items is not None:
             options["maxItems"] = self.options.max_items
+        if self.options.max_total_charge_usd is not None:
+            options["maxTotalChargeUsd"] = self.options.max_total_charge_usd
         return options
 
     def _status_message(self) -> str:
@@ -175,9 +202,11 @@ class Run:
     def record(self) -> RunRecord:
         return RunRecord(
             id=self.id, actor=self.actor.name, input=copy.deepcopy(self.input), query=dict(self.query),
-            max_items=self.options.max_items, timeout_secs=self.options.timeout_secs,
+            max_items=self.options.max_items, max_total_charge_usd=self.options.max_total_charge_usd,
+            timeout_secs=self.options.timeout_secs,
             memory_mbytes=self.options.memory_mbytes, webhooks=[dict(h.raw) for h in self.options.webhooks],
             status=self.status, dataset_id=self.dataset_id, item_count=self.item_count,
+            charged_usd=round(self.actor.charge(self.item_count), 6),
         )
 
 

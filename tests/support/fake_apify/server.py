@@ -120,8 +120,8 @@ async def start_run(request: Request, engine: Engine) -> Response:
         items = actor.collect(request.app.state.world, run_input)
     except InputError as error:
         raise ApiError(400, "invalid-input", str(error)) from error
-    if options.max_items is not None:
-        items = items[: options.max_items]
+    for cap in (options.max_items, actor.affordable(options.max_total_charge_usd)):
+        items = items if cap is None else items[:cap]
     run = engine.start(
         actor, run_input, items, options,
         query=dict(request.query_params), user_agent=request.headers.get("user-agent", ""), input_bytes=len(body),
@@ -162,14 +162,28 @@ def _run_options(query: QueryParams) -> RunOptions:
     except ValueError as error:
         raise ApiError(400, "invalid-value", f"Invalid webhooks parameter: {error}") from error
     max_items = _int_param(query, "maxItems", -1)
+    max_charge = _float_param(query, "maxTotalChargeUsd")
     return RunOptions(
         build=query.get("build", "latest"),
         timeout_secs=_int_param(query, "timeout", 3600),
         memory_mbytes=memory,
         max_items=None if max_items < 0 else max_items,
+        max_total_charge_usd=max_charge,
         wait_for_finish=_int_param(query, "waitForFinish", 0),
         webhooks=webhooks,
     )
+
+
+def _float_param(query: QueryParams, name: str) -> float | None:
+    if name not in query:
+        return None
+    try:
+        value = float(query[name])
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ApiError(400, "invalid-value", f"Parameter {name} must be a non-negative number")
+    return value
 
 
 def _int_param(query: QueryParams, name: str, default: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,13 +37,20 @@ def handle_key(platform: str, handle: str) -> str:
 class World:
     """Accounts, their post counts and any items a test substituted for them."""
 
-    def __init__(self, *, base_time: datetime = BASE_TIME, default_post_count: int = 20) -> None:
+    def __init__(self, *, base_time: datetime = BASE_TIME, default_post_count: int = 20,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.base_time = base_time
         self.default_post_count = default_post_count
+        self.clock = clock or (lambda: datetime.now(UTC))
+        """When `publish` happens: the wall clock, or a benchmark's simulated one."""
         self._lock = threading.Lock()
         self._removed: set[tuple[str, str]] = set()
         self._counts: dict[tuple[str, str], int] = {}
         self._overrides: dict[tuple[str, str], list[Any]] = {}
+        self._pinned: dict[tuple[str, str], set[int]] = {}
+        self._relative: set[tuple[str, str]] = set()
+        self._place_ids: dict[str, str] = {}
+        self._published: dict[tuple[str, str, int], datetime] = {}
 
     def remove(self, platform: str, handle: str) -> None:
         """Make an account disappear: the actor answers with its error row from now on."""
@@ -74,10 +82,14 @@ class World:
             return copy.deepcopy(items) if items is not None else None
 
     def publish(self, platform: str, handle: str, count: int = 1) -> None:
-        """The account posts `count` new items, newer than everything it had."""
+        """The account posts `count` new items now (by `clock`), a second apart."""
+        now = self.clock().replace(microsecond=0)
         with self._lock:
             key = (platform, handle_key(platform, handle))
-            self._counts[key] = self._counts.get(key, self.default_post_count) + count
+            first = self._counts.get(key, self.default_post_count)
+            self._counts[key] = first + count
+            for number in range(count):
+                self._published[(*key, first + number)] = now - timedelta(seconds=count - 1 - number)
 
     def set_post_count(self, platform: str, handle: str, count: int) -> None:
         with self._lock:
@@ -91,12 +103,43 @@ class World:
         """When post number `index` (0 = oldest) went up.
 
         Anchored so that the default newest post lands just before `base_time`; posts
-        published later land after it, and existing posts never move.
+        `publish`ed later went up when they were published, and existing posts never move.
         """
         key = handle_key(platform, handle)
+        with self._lock:
+            published = self._published.get((platform, key, index))
+        if published is not None:
+            return published
         anchor = self.base_time - POST_INTERVAL * (self.default_post_count - 1)
         jitter = timedelta(minutes=seed(platform, key) % 180 + seed(platform, key, index) % 50)
         return (anchor + POST_INTERVAL * index - jitter).replace(microsecond=0)
+
+    def pin(self, platform: str, handle: str, index: int) -> None:
+        """The account pins post number `index` (0 = oldest): it now comes first in the actor's output."""
+        with self._lock:
+            self._pinned.setdefault((platform, handle_key(platform, handle)), set()).add(index)
+
+    def pinned(self, platform: str, handle: str) -> set[int]:
+        with self._lock:
+            return set(self._pinned.get((platform, handle_key(platform, handle)), ()))
+
+    def date_relatively(self, platform: str, handle: str) -> None:
+        """The actor dates this account's items as '3 days ago' (YouTube channel lists do)."""
+        with self._lock:
+            self._relative.add((platform, handle_key(platform, handle)))
+
+    def dated_relatively(self, platform: str, handle: str) -> bool:
+        with self._lock:
+            return (platform, handle_key(platform, handle)) in self._relative
+
+    def change_place_id(self, place_id: str, new_id: str) -> None:
+        """Google gives the place a new id: its rows carry `new_id` though asked for by the old one."""
+        with self._lock:
+            self._place_ids[place_id] = new_id
+
+    def place_id(self, place_id: str) -> str:
+        with self._lock:
+            return self._place_ids.get(place_id, place_id)
 
     def reset(self) -> None:
         """Forget every change a test made."""
@@ -104,3 +147,7 @@ class World:
             self._removed.clear()
             self._counts.clear()
             self._overrides.clear()
+            self._pinned.clear()
+            self._relative.clear()
+            self._place_ids.clear()
+            self._published.clear()
