@@ -106,6 +106,7 @@ def cdn_app(cdn: Cdn) -> Starlette:
         Route("/loop", lambda request: RedirectResponse("/loop")),
         Route("/to-private", lambda request: RedirectResponse("http://10.1.2.3/photo.jpg")),
         Route("/to-file", lambda request: RedirectResponse("file:///etc/passwd")),
+        Route("/to-nowhere", lambda request: Response(status_code=302, headers={"location": "http://[::1"})),
         Route("/to-localhost", lambda request: RedirectResponse(cdn.url.replace("127.0.0.1", "localhost") + "/photo.jpg")),
         Route("/drip", stream(600, 0.1, declared=False)), Route("/huge", stream(HUGE, 0, declared=False)),
         Route("/huge-declared", stream(HUGE, 0, declared=True)),
@@ -273,6 +274,10 @@ async def test_more_than_three_redirects_are_refused(cdn: Cdn, downloader: Downl
 
 async def test_a_redirect_to_another_scheme_is_refused(cdn: Cdn, downloader: Downloader) -> None:
     assert (await failure(downloader, f"{cdn.url}/to-file")).reason == "bad_scheme"
+
+
+async def test_a_redirect_to_a_malformed_address_is_refused(cdn: Cdn, downloader: Downloader) -> None:
+    assert (await failure(downloader, f"{cdn.url}/to-nowhere")).reason == "bad_url"
 
 
 async def test_a_redirect_from_a_public_address_to_a_private_one_is_refused(cdn: Cdn) -> None:

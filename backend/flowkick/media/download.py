@@ -45,7 +45,6 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRYABLE_STATUSES = frozenset({408, 425, 429})  # and every 5xx
 DEFAULT_PORTS = {"http": 80, "https": 443}
 ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8,*/*;q=0.5"
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class DownloadError(Exception):
@@ -88,7 +87,8 @@ class Downloader:
     async def fetch(self, url: str, *, max_bytes: int | None = None) -> bytes:
         """The body at `url` (after at most three redirects), at most `max_bytes` long.
 
-        Waiting for a free slot on a busy host does not count against the deadline.
+        The download holds one of the slots of the host `url` names (redirects included);
+        waiting for a free slot does not count against the deadline.
         """
         target = _parse(url)
         async with self._slot(_host(target)):
@@ -121,7 +121,7 @@ class Downloader:
             body, location = await self._hop(url, cap)
             if location is None:
                 return body
-            url = _parse(str(url.join(location)))
+            url = _redirected(url, location)
         raise DownloadError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
 
     async def _hop(self, url: httpx.URL, cap: int) -> tuple[bytes, str | None]:
@@ -133,10 +133,8 @@ class Downloader:
                     return b"", response.headers["location"]
                 _check_status(response)
                 return await _read(response, cap), None
-        except httpx.TimeoutException as error:
-            raise DownloadError("timeout", str(error) or type(error).__name__, retryable=True) from None
         except httpx.TransportError as error:
-            raise DownloadError("connection", str(error) or type(error).__name__, retryable=True) from None
+            raise _transport_failure(error) from None
 
     async def _addresses(self, url: httpx.URL) -> list[str]:
         """The host's addresses, every one of them public unless private ones are allowed."""
@@ -157,7 +155,7 @@ class Downloader:
         for index, address in enumerate(addresses):
             try:
                 response = await self._client.send(_pinned(self._client, url, address), stream=True)
-            except httpx.ConnectError:
+            except (httpx.ConnectError, httpx.ConnectTimeout):
                 if index == len(addresses) - 1:
                     raise
                 continue
@@ -192,6 +190,14 @@ def _parse(url: str) -> httpx.URL:
     return parsed
 
 
+def _redirected(url: httpx.URL, location: str) -> httpx.URL:
+    """Where a redirect's Location (absolute or relative to `url`) points, checked like any address."""
+    try:
+        return _parse(str(url.join(location)))
+    except httpx.InvalidURL as error:
+        raise DownloadError("bad_url", f"redirect to {location!r}: {error}") from None
+
+
 def _host(url: httpx.URL) -> str:
     """The host as DNS and TLS know it (an international name in its xn-- form)."""
     return url.raw_host.decode("ascii")
@@ -202,6 +208,16 @@ def _pinned(client: httpx.AsyncClient, url: httpx.URL, address: str) -> httpx.Re
     extensions = {"sni_hostname": _host(url)} if url.scheme == "https" else {}
     return client.build_request("GET", url.copy_with(host=address), headers={"Host": url.netloc.decode("ascii")},
                                 extensions=extensions)
+
+
+def _transport_failure(error: httpx.TransportError) -> DownloadError:
+    """Timeouts and broken connections are worth another try; a malformed redirect is not."""
+    message = str(error) or type(error).__name__
+    if isinstance(error, httpx.TimeoutException):
+        return DownloadError("timeout", message, retryable=True)
+    if "location header" in message:  # httpx checks a redirect's Location before we see it
+        return DownloadError("bad_url", message)
+    return DownloadError("connection", message, retryable=True)
 
 
 def _check_status(response: httpx.Response) -> None:
