@@ -318,7 +318,7 @@ def test_the_same_post_gets_the_same_picture_on_every_run(fake_cdn: FakeCdn, fak
     assert paths[0] == paths[1]
 
 
-def test_generated_addresses_expire_hours_after_the_cdn_clock(fake_cdn: FakeCdn, fake_apify: FakeApify,
+def test_generated_addresses_expire_hours_after_the_world_clock(fake_cdn: FakeCdn, fake_apify: FakeApify,
                                                               http: httpx.Client) -> None:
     url = fake_apify.make_items("instagram", "luna.cafe", 1)[0]["displayUrl"]
     fake_cdn.advance(5 * 3600)

@@ -52,13 +52,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tests.support.fake_apify import FakeApify
-from tests.support.fake_apify.cdn_urls import attach, detach
+from tests.support.fake_apify.cdn_urls import URL_LIFETIME, attach, detach
 from tests.support.pictures import photo_image, png_bomb, save
 from tests.support.servers import serving
 
 FAULTS = ("not_found", "server_error", "unavailable", "slow", "hang", "truncated", "html_type", "html_body",
           "huge", "bomb", "endless", "redirect_loop", "not_image")
-URL_LIFETIME = 6 * 3600.0  # Instagram's and TikTok's addresses last hours to days
 ENDLESS_BYTES = 200 * 1024 * 1024
 CORP = {"Cross-Origin-Resource-Policy": "same-origin"}
 _HTML = b"<!DOCTYPE html><html><body>Sorry, this content isn't available right now</body></html>"
@@ -220,7 +219,7 @@ class FakeCdn:
         except ValueError:
             return "Bad URL hash"
         expected = ("00_" if signing == "meta" else "") + self.signature(path, when)
-        if signature is None or not hmac.compare_digest(signature, expected):
+        if signature is None or not hmac.compare_digest(signature.encode(), expected.encode()):
             return "Bad URL hash"
         return "URL signature expired" if when < self.now() else None
 

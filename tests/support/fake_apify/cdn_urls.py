@@ -8,7 +8,8 @@ lists, thumbnails, covers, avatars and profile pictures), by the fake CDN's addr
 path derived from the original and the post (an avatar's from the account and field), so
 each post has pictures of its own and an account one avatar, always the same, signed the way
 its platform signs (Instagram and Facebook `oh`/`oe`, TikTok `x-expires`/`x-signature`) and
-expiring some hours after the CDN's clock. Without a CDN, items keep the samples' addresses.
+expiring `URL_LIFETIME` after the world's clock, as a scrape's addresses expire some hours
+after the scrape. Without a CDN, items keep the samples' addresses.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ _CDN_HOSTS = {
 }
 _AVATAR_WORDS = ("avatar", "profilepic", "profile_pic", "profilepicture", "reviewerphoto")
 _ID_FIELDS = ("id", "postId", "reviewId")
+URL_LIFETIME = 6 * 3600.0  # seconds; Instagram's and TikTok's addresses last hours to days
 AVATAR_SIZE = (320, 320)
 PHOTO_SIZES = ((1080, 1080), (1080, 1350))
 
 
 class Minter(Protocol):
-    def mint(self, style: str, key: str, *, size: tuple[int, int], video: bool = False) -> str:
+    def mint(self, style: str, key: str, *, size: tuple[int, int], video: bool = False,
+             expires: float | None = None) -> str:
         """A signed address on the CDN for the picture (or video) named `key`."""
         ...
 
@@ -60,13 +63,13 @@ def point_pictures_at_cdn(world: World, platform: str, handle: str, item: dict[s
     if cdn is not None:
         account = f"{platform}:{handle_key(platform, handle)}"
         post = next((str(item[f]) for f in _ID_FIELDS if item.get(f)), "")
-        _Rewriter(cdn, account, post).rewrite(item)
+        _Rewriter(cdn, account, post, world.clock().timestamp() + URL_LIFETIME).rewrite(item)
     return item
 
 
 class _Rewriter:
-    def __init__(self, cdn: Minter, account: str, post: str) -> None:
-        self.cdn, self.account, self.post = cdn, account, post
+    def __init__(self, cdn: Minter, account: str, post: str, expires: float) -> None:
+        self.cdn, self.account, self.post, self.expires = cdn, account, post, expires
 
     def rewrite(self, value: Any, field: str = "") -> Any:
         if isinstance(value, dict):
@@ -89,5 +92,5 @@ class _Rewriter:
         origin = f"{self.account}|{field}" if avatar else f"{self.account}/{self.post}|{host}{parts.path}"
         key = hashlib.blake2b(origin.encode(), digest_size=10).hexdigest()
         size = AVATAR_SIZE if avatar else PHOTO_SIZES[int(key, 16) % len(PHOTO_SIZES)]
-        return self.cdn.mint(style, key, size=size, video=parts.path.endswith(".mp4"))
+        return self.cdn.mint(style, key, size=size, video=parts.path.endswith(".mp4"), expires=self.expires)
 
