@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 
 import pytest
 from PIL import ExifTags, Image, ImageCms
@@ -229,3 +230,10 @@ def test_a_picture_format_we_do_not_decode_is_unsupported(fmt: str) -> None:
 
 def test_an_svg_is_unsupported() -> None:
     assert refusal(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>') == "unsupported"
+
+
+def test_a_refusal_survives_the_way_back_from_a_process_pool() -> None:
+    with pytest.raises(BadImage) as caught:
+        encode(b"<html>")
+    returned = pickle.loads(pickle.dumps(caught.value))
+    assert (returned.reason, str(returned)) == ("not_an_image", str(caught.value))

@@ -51,9 +51,12 @@ class DownloadError(Exception):
     """A picture that could not be fetched; `reason` is a stable short code."""
 
     def __init__(self, reason: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(f"{reason}: {message}")
+        super().__init__(reason, message)
         self.reason = reason
         self.retryable = retryable
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.args[1]}"
 
 
 class Downloader:

@@ -75,8 +75,11 @@ class BadImage(Exception):
     """A downloaded file that is not a picture we can show; `reason` is a stable short code."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
+        super().__init__(reason, message)  # both in args, so it survives pickling out of a process pool
         self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.args[1]}"
 
 
 @dataclass(frozen=True)
