@@ -53,7 +53,7 @@ def cdn_app(cdn: Cdn) -> Starlette:
         return lambda request: Response(body, media_type=media_type)
 
     def status(code: int) -> Any:
-        return lambda request: Response(b"no", status_code=code, headers={"retry-after": "1"})
+        return lambda request: Response(b"no", status_code=code, headers={"retry-after": "30"})
 
     async def flaky(request: Request) -> Response:
         """Fails `fail` times (500), then serves the photo."""
@@ -260,7 +260,12 @@ async def test_a_missing_picture_is_not_retried(cdn: Cdn, downloader: Downloader
 async def test_too_many_requests_is_retryable(cdn: Cdn) -> None:
     async with Downloader(allow_private=True, retries=0) as downloader:
         error = await failure(downloader, f"{cdn.url}/status/429")
-    assert (error.reason, error.retryable) == ("http_429", True)
+    assert (error.reason, error.retryable, error.retry_after) == ("http_429", True, 30)
+
+
+async def test_a_retry_after_past_the_deadline_ends_the_download_at_once(cdn: Cdn, downloader: Downloader) -> None:
+    error = await failure(downloader, f"{cdn.url}/status/503")  # Retry-After: 30, deadline 10 s
+    assert (error.reason, error.retryable, cdn.hits["/status/503"]) == ("http_5xx", True, 1)
 
 
 # --- redirects --------------------------------------------------------------------------

@@ -20,7 +20,9 @@ try again (`retryable`):
     too_many_redirects, content_encoding, http_404, http_403,
     http_410 (any other 4xx: http_<status>)
     timeout, connection, dns, http_5xx, http_429, http_408   retried, with exponential
-                                                             backoff and jitter
+                                                             backoff and jitter, at least
+                                                             Retry-After; not when the wait
+                                                             would pass the deadline
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8,*/*;q=0.5"
 class DownloadError(Exception):
     """A picture that could not be fetched; `reason` is a stable short code."""
 
-    def __init__(self, reason: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, reason: str, message: str, *, retryable: bool = False, retry_after: float = 0.0) -> None:
         super().__init__(reason, message)
         self.reason = reason
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), 0 when it did not
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.args[1]}"
@@ -95,9 +98,10 @@ class Downloader:
         """
         target = _parse(url)
         async with self._slot(_host(target)):
+            deadline = asyncio.get_running_loop().time() + self.timeout
             try:
-                async with asyncio.timeout(self.timeout):
-                    return await self._attempts(target, max_bytes or self.max_bytes)
+                async with asyncio.timeout_at(deadline):
+                    return await self._attempts(target, max_bytes or self.max_bytes, deadline)
             except TimeoutError:
                 raise DownloadError("timeout", f"not done within {self.timeout:g} s", retryable=True) from None
 
@@ -108,14 +112,20 @@ class Downloader:
             slot = self._slots[host] = asyncio.Semaphore(self.per_host)
         return slot
 
-    async def _attempts(self, url: httpx.URL, cap: int) -> bytes:
+    async def _attempts(self, url: httpx.URL, cap: int, deadline: float) -> bytes:
+        """Tries again after retryable failures, unless the wait would end past `deadline`.
+
+        The wait doubles each time, with jitter, and is at least what Retry-After asks for.
+        """
+        loop = asyncio.get_running_loop()
         for attempt in range(self.retries + 1):
             try:
                 return await self._follow(url, cap)
             except DownloadError as error:
-                if not error.retryable or attempt == self.retries:
+                delay = max(self.retry_delay * 2**attempt * random.uniform(0.5, 1.5), error.retry_after)
+                if not error.retryable or attempt == self.retries or loop.time() + delay >= deadline:
                     raise
-            await asyncio.sleep(self.retry_delay * 2**attempt * random.uniform(0.5, 1.5))
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _follow(self, url: httpx.URL, cap: int) -> bytes:
@@ -227,9 +237,16 @@ def _check_status(response: httpx.Response) -> None:
     status = response.status_code
     if response.is_success:
         return
+    wait = _retry_after(response.headers.get("retry-after", ""))
     if status >= 500:
-        raise DownloadError("http_5xx", f"the server answered {status}", retryable=True)
-    raise DownloadError(f"http_{status}", f"the server answered {status}", retryable=status in RETRYABLE_STATUSES)
+        raise DownloadError("http_5xx", f"the server answered {status}", retryable=True, retry_after=wait)
+    raise DownloadError(f"http_{status}", f"the server answered {status}", retryable=status in RETRYABLE_STATUSES,
+                        retry_after=wait)
+
+
+def _retry_after(value: str) -> float:
+    """Retry-After in seconds; its HTTP-date form (rare on CDNs) counts as no wait."""
+    return float(value) if value.strip().isdigit() else 0.0
 
 
 async def _read(response: httpx.Response, cap: int) -> bytes:
