@@ -1,28 +1,29 @@
 """Fetch one picture from a platform's CDN, at a bounded cost whatever the other end does.
 
-Picture addresses come from scraped data, so they are treated as hostile: only `http` and
-`https`; every hop's host is resolved here and refused when any of its addresses is not a
-public one (private, loopback, link-local, multicast, reserved, unspecified, or one of those
-inside an IPv4-mapped, 6to4 or Teredo address), unless `allow_private` (tests, whose fake CDN
-is on 127.0.0.1); the request then goes to the address that was checked, not to a second DNS
-answer (so a rebinding name cannot swap in 127.0.0.1 in between). At most three redirects, each
-checked like the first. A declared Content-Length over the cap is refused before the body is
-read, and a body is dropped the moment it passes the cap, so a 200 MB answer costs about the
-cap in memory. One deadline (`timeout`) covers the whole download, retries and a slow drip
-included; connect and read timeouts come on top. A host gets at most `per_host` downloads at
-once. No cookies are kept or sent, no Referer, no proxy or .netrc from the environment, and a
-plain User-Agent.
+Picture addresses come from scraped data, so they are treated as hostile. Only `http` and
+`https`. Every hop's host is resolved here and refused when any of its addresses is not public
+(private, loopback, link-local, multicast, reserved, unspecified, or one of those inside an
+IPv4-mapped, 6to4 or Teredo address), unless `allow_private` (tests: their fake CDN is on
+127.0.0.1). The request then goes to an address that was checked, with the name kept for the
+Host header and for TLS (SNI and the certificate), so a rebinding name cannot swap 127.0.0.1 in
+after the check. At most three redirects, each checked like the first.
+
+Costs are bounded: a declared Content-Length over the cap is refused before the body is read,
+and a body is dropped the moment it passes the cap (bodies are asked for and taken only
+uncompressed), so a 200 MB answer costs about the cap in memory. One deadline (`timeout`)
+covers the whole download, retries and a slow drip included; connect and read timeouts (10 s
+at most) end a stalled connection sooner. A host gets at most `per_host` downloads at once.
+No cookies are kept or sent, no Referer, no proxy or .netrc from the environment, and a plain
+User-Agent.
 
 Every failure is a `DownloadError` with a stable `reason` and whether a later refresh should
 try again (`retryable`):
 
-    bad_url, bad_scheme, private_address, too_large,        never retried
-    too_many_redirects, content_encoding, http_404, http_403,
-    http_410 (any other 4xx: http_<status>)
-    timeout, connection, dns, http_5xx, http_429, http_408   retried, with exponential
-                                                             backoff and jitter, at least
-                                                             Retry-After; not when the wait
-                                                             would pass the deadline
+    never retried   bad_url, bad_scheme, private_address, too_large, too_many_redirects,
+                    content_encoding, http_403, http_404, http_410 (any other 4xx: http_<status>)
+    retried         timeout, connection, dns, http_5xx, http_408, http_425, http_429: after a
+                    wait that doubles each time, with jitter, and is at least the server's
+                    Retry-After; a failure whose wait would pass the deadline is raised at once
 """
 
 from __future__ import annotations
