@@ -11,12 +11,13 @@ import httpx
 import pytest
 
 from flowkick.clients import create_client
+from flowkick.clock import iso
 from flowkick.platforms import PLATFORMS
 from tests.support.apps import ScriptedSource, demo_api, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
 
-ITEM_KEYS = {"id", "platform", "type", "url", "title", "text", "image", "media", "published_at", "author",
+ITEM_KEYS = {"id", "platform", "type", "url", "title", "text", "image", "picture", "media", "published_at", "author",
              "likes", "comments", "views", "shares", "rating", "reply"}
 
 
@@ -76,12 +77,12 @@ async def test_min_rating_leaves_posts_without_ratings_alone(api: httpx.AsyncCli
     assert len(items) == 12
 
 
-async def test_demo_images_are_absolute_for_the_requesting_host(api: httpx.AsyncClient) -> None:
+async def test_stored_pictures_are_absolute_for_the_requesting_host(api: httpx.AsyncClient) -> None:
     body = (await api.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})).json()
-    assert body["profile"]["avatar_url"] == "http://testserver/static/demo/avatar.svg"
-    assert body["items"][0]["image"].startswith("http://testserver/static/demo/")
+    assert body["profile"]["avatar_url"].startswith("http://testserver/media/")
+    assert body["items"][0]["image"].startswith("http://testserver/media/")
     image = await api.get(body["items"][0]["image"].removeprefix("http://testserver"))
-    assert image.status_code == 200 and image.headers["content-type"] == "image/svg+xml"
+    assert image.status_code == 200 and image.headers["content-type"] == "image/webp"
 
 
 async def test_etag_answers_304_to_if_none_match(api: httpx.AsyncClient) -> None:
@@ -222,7 +223,9 @@ async def test_a_refresh_replaces_a_stored_answer(tmp_path: Path) -> None:
         await until(lambda: _ok_demo(client))
         first = await client.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})
         source.clock.advance(app.state.settings.ttl_instagram + 1)
-        source.items["lunacafe.berlin"] = [dict(first.json()["items"][0], id="instagram:new", text="Brand new")]
+        newest = dict(first.json()["items"][0], id="instagram:new", text="Brand new",
+                      published_at=iso(source.clock.now()))
+        source.items["lunacafe.berlin"] = [newest]
         await until(lambda: _first_text_is(client, "Brand new"))
 
 

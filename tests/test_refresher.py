@@ -275,11 +275,11 @@ async def test_stale_items_are_served_while_refreshes_fail(tmp_path: Path) -> No
 async def test_snapshot_version_changes_with_every_write(rig: Rig) -> None:
     (source_id,) = await rig.track("a.cafe")
     await rig.refresher.run_once()
-    first = await load_snapshot(rig.db, source_id)
+    first = await load_snapshot(rig.db, source_id, str)
     rig.clock.advance(rig.settings.ttl_instagram)
     rig.refresher.request(source_id)
     await rig.refresher.run_once()
-    second = await load_snapshot(rig.db, source_id)
+    second = await load_snapshot(rig.db, source_id, str)
     assert first is not None and second is not None and second.version == first.version + 1
 
 

@@ -150,11 +150,17 @@ def test_alt_text_without_caption_names_the_post() -> None:
 
 
 @pytest.mark.parametrize("layout", ["grid", "carousel", "list", "cards"])
-def test_every_image_has_width_height_and_lazy_loading(layout: str) -> None:
+def test_every_image_has_width_and_height(layout: str) -> None:
     page = render([post(1), post(2, media=[], type="video"), review(3)], layout=layout)
     images = page.find("img")
     assert len(images) >= 2  # the profile avatar, then post images or reviewer avatars
-    assert all(img.get("width") and img.get("height") and img.get("loading") == "lazy" for img in images)
+    assert all(img.get("width") and img.get("height") for img in images)
+
+
+def test_pictures_below_the_first_row_load_lazily() -> None:
+    page = render([post(n) for n in range(1, 8)], layout="grid", columns="3")
+    pictures = [img.get("loading") for img in page.find("img") if "fk-avatar" not in (img.get("class") or "")]
+    assert pictures == [None] * 3 + ["lazy"] * 4
 
 
 def test_image_size_comes_from_the_media() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import orjson
@@ -22,7 +22,10 @@ from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import Clock, SystemClock
 from flowkick.database import Database
 from flowkick.errors import FlowkickError
+from flowkick.media.demo import DemoPictures
+from flowkick.media.download import Downloader
 from flowkick.media.store import open_store
+from flowkick.media.worker import MediaWorker
 from flowkick.metrics import Metrics
 from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
@@ -49,8 +52,10 @@ def create_app(
     usage = UsageCounter(db, clock)
     refresher = Refresher(db, sources if sources is not None else default_sources(settings, clock), settings, clock,
                           rng=rng)
-    reader = Reader(db, settings, clock, refresher, usage)
-    refresher.on_update = reader.forget_feeds
+    pictures = default_media(settings, db, clock)
+    reader = Reader(db, settings, clock, refresher, usage, pictures.store.url)
+    pictures.on_update = reader.forget_feeds
+    refresher.on_update = lambda ids: _each(list(ids), reader.forget_feeds, pictures.notify)
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
     metrics = Metrics(usage, lambda: refresher.alive)
     refresher.on_run = metrics.observe_run
@@ -63,12 +68,14 @@ def create_app(
         else:
             await remove_demo_client(db)
         refresher.start()
+        pictures.start()
         usage.start(settings.usage_flush_seconds)
         gc.freeze()  # start-up objects live forever: keep the collector from rescanning them per request
         try:
             yield
         finally:
             await refresher.stop()
+            await pictures.stop()
             await usage.stop()
             await db.close()
 
@@ -80,7 +87,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings, app.state.clock, app.state.db = settings, clock, db
-    app.state.media_store = open_store(settings)
+    app.state.media, app.state.media_store = pictures, pictures.store
     app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
     app.state.metrics = metrics
     return app
@@ -92,6 +99,19 @@ def default_sources(settings: Settings, clock: Clock) -> dict[str, Source]:
         demo = DemoSource(clock)
         return dict.fromkeys(PLATFORMS, demo)
     return dict.fromkeys(PLATFORMS, ApifySource(settings))
+
+
+def default_media(settings: Settings, db: Database, clock: Clock) -> MediaWorker:
+    """The media worker on the configured store, downloading from the web (the demo's
+    pictures from the package)."""
+    web = Downloader(allow_private=bool(settings.media_allow_private_hosts),
+                     max_bytes=settings.media_max_download_bytes, timeout=settings.media_download_timeout_seconds)
+    return MediaWorker(db, open_store(settings), DemoPictures(web), settings, clock)
+
+
+def _each(ids: list[int], *listeners: Callable[[list[int]], None]) -> None:
+    for listener in listeners:
+        listener(ids)
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:

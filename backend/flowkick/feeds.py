@@ -1,7 +1,9 @@
 """The feed cache as the read path sees it: immutable snapshots of one source's row.
 
-A snapshot's `version` changes on every write to the row, so anything derived from it
-(serialized JSON, rendered HTML, ETags) can be cached under (source id, version).
+A snapshot's `version` changes on every write to the row (new items, or their pictures
+stored), so anything derived from it (serialized JSON, rendered HTML, ETags) can be cached
+under (source id, version). Its items are the ones visitors see: every picture address is
+our stored copy or None (`flowkick.media.resolve`), never the platform's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowkick.database import Database
+from flowkick.media.resolve import UrlFor, resolve
 from flowkick.tables import FeedCache
 
 
@@ -32,21 +35,22 @@ class FeedSnapshot:
         return self.expires_at is not None and now >= self.expires_at
 
 
-async def load_snapshot(db: Database, source_id: int) -> FeedSnapshot | None:
+async def load_snapshot(db: Database, source_id: int, url_for: UrlFor) -> FeedSnapshot | None:
     async def work(session: AsyncSession) -> FeedSnapshot | None:
         row = await session.get(FeedCache, source_id)
-        return None if row is None else snapshot_of(row)
+        return None if row is None else snapshot_of(row, url_for)
 
     return await db.read(work)
 
 
-def snapshot_of(row: FeedCache) -> FeedSnapshot:
+def snapshot_of(row: FeedCache, url_for: UrlFor) -> FeedSnapshot:
+    items, profile = resolve(row.items, row.profile, row.media, url_for)
     return FeedSnapshot(
         source_id=row.source_id,
         version=row.version,
         status=row.status,
-        items=tuple(row.items),
-        profile=dict(row.profile),
+        items=tuple(items),
+        profile=profile,
         fetched_at=row.fetched_at,
         expires_at=row.expires_at,
         next_attempt_at=row.next_attempt_at,

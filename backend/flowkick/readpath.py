@@ -28,6 +28,7 @@ from flowkick.clock import Clock, iso
 from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
+from flowkick.media.resolve import UrlFor
 from flowkick.plans import Plans
 from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
 from flowkick.quotas import Quotas, QuotaState, TokenBucket
@@ -39,7 +40,7 @@ from flowkick.usage import UsageCounter
 DEFAULT_LIMIT = 12
 MAX_LIMIT = 50
 PENDING_RETRY_AFTER = 3
-_URL_KEYS = frozenset({"url", "image", "avatar_url"})
+_URL_KEYS = frozenset({"url", "image", "avatar_url", "avif", "webp"})
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ class FeedView:
 
 class Reader:
     def __init__(self, db: Database, settings: Settings, clock: Clock, refresher: Refresher,
-                 usage: UsageCounter, quotas: Quotas | None = None) -> None:
+                 usage: UsageCounter, media_url: UrlFor, quotas: Quotas | None = None) -> None:
         self.db = db
+        self.media_url = media_url
         self.settings = settings
         self.clock = clock
         self.refresher = refresher
@@ -217,7 +219,7 @@ class Reader:
     async def _snapshot(self, source_id: int) -> FeedSnapshot:
         snapshot = self._feeds.get(source_id)
         if snapshot is None:
-            snapshot = await load_snapshot(self.db, source_id)
+            snapshot = await load_snapshot(self.db, source_id, self.media_url)
             if snapshot is None:
                 raise NotFound("this source is no longer tracked", code="source_not_found")
             self._feeds[source_id] = snapshot

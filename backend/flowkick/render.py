@@ -37,6 +37,7 @@ DEFAULT_COLUMNS = {"carousel": 4}
 RATIOS = {"tiktok": (9, 16), "youtube": (16, 9)}
 DEFAULT_LIMIT = 12
 _ACCENT_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_PLACEHOLDER_RE = re.compile(r"#[0-9a-f]{6}")
 _ALT_MAX = 120
 # 24x24 path data for the counters under a post: likes, comments, views.
 _ICONS = {
@@ -158,7 +159,7 @@ def render_fragment(envelope: Mapping[str, Any], options: EmbedOptions, now: dat
     context = _Context(options, now, base_url)
     return _render("embed/fragment.html", options, context, platform=platform,
                    status=_state(envelope), profiles=[_profile_view(profile, platform, context)],
-                   items=[context.item(item) for item in envelope.get("items") or []])
+                   items=context.items(envelope.get("items")))
 
 
 def render_wall(envelope: Mapping[str, Any], options: EmbedOptions, now: datetime,
@@ -170,7 +171,7 @@ def render_wall(envelope: Mapping[str, Any], options: EmbedOptions, now: datetim
                 for s in envelope.get("sources") or []]
     return _render("embed/fragment.html", options, context, platform=None,
                    status=_state(envelope), profiles=profiles,
-                   items=[context.item(item) for item in envelope.get("items") or []])
+                   items=context.items(envelope.get("items")))
 
 
 def render_error(error: FlowkickError, options: EmbedOptions | None = None,
@@ -267,13 +268,20 @@ class _Context:
         return {"iso": when.isoformat().replace("+00:00", "Z"),
                 "text": i18n.relative_date(when, self.now, self.lang)}
 
-    def item(self, item: Mapping[str, Any]) -> dict[str, Any]:
+    def items(self, items: Any) -> list[dict[str, Any]]:
+        """The items' view models; the first row's pictures load at once, the rest lazily."""
+        first_row = self.options.columns or DEFAULT_COLUMNS.get(self.options.layout or "", 3)
+        valid = [item for item in items or [] if isinstance(item, Mapping)]
+        return [self.item(item, eager=index < first_row) for index, item in enumerate(valid)]
+
+    def item(self, item: Mapping[str, Any], eager: bool = False) -> dict[str, Any]:
         """An item's view model: only what the templates show, already made safe."""
         platform = _text(item.get("platform"))
         label = LABELS.get(platform, platform)
         text, title = _text(item.get("text")), _text(item.get("title"))
         media = _first_media(item)
-        width, height = _image_size(media, platform)
+        picture = item.get("picture") if isinstance(item.get("picture"), Mapping) else {}
+        width, height = _image_size(picture or media, platform)
         author = item.get("author") if isinstance(item.get("author"), Mapping) else {}
         reply = item.get("reply") if isinstance(item.get("reply"), Mapping) else None
         rating = _number(item.get("rating"))
@@ -281,8 +289,12 @@ class _Context:
             "id": str(item.get("id") or ""), "platform": platform, "platform_label": label,
             "type": _text(item.get("type")) or "text", "url": self.url(item.get("url")),
             "title": title, "text": text,
-            "image": self.url(item.get("image") or media.get("url")),
+            "image": self.url(item.get("image")),
             "width": width, "height": height,
+            "srcset": self._srcsets(picture.get("sizes")),
+            "sizes": self._sizes(),
+            "placeholder": _placeholder(picture.get("placeholder")),
+            "eager": eager,
             "alt": _alt(media, text, title) or self.label("post_on", platform=label),
             "video": item.get("type") == "video" or media.get("type") == "video",
             "multi": item.get("type") == "carousel",
@@ -294,6 +306,25 @@ class _Context:
             "reply": {"text": _text(reply.get("text")), "date": self.date(reply.get("published_at"))}
             if reply and _text(reply.get("text")) else None,
         }
+
+    def _srcsets(self, sizes: Any) -> dict[str, str]:
+        """`srcset` lists per format ("avif", "webp") from a stored picture's sizes."""
+        sets: dict[str, list[str]] = {"avif": [], "webp": []}
+        for size in sizes if isinstance(sizes, list) else []:
+            width = _number(size.get("width")) if isinstance(size, Mapping) else None
+            for fmt, entries in sets.items():
+                url = self.url(size.get(fmt)) if width else None
+                if url and "," not in url and " " not in url:
+                    entries.append(f"{url} {int(width or 0)}w")
+        return {fmt: ", ".join(entries) for fmt, entries in sets.items() if entries}
+
+    def _sizes(self) -> str:
+        """How wide a picture shows: the laid-out width for lazy pictures (`auto`), else a
+        share of the viewport by columns; list thumbnails are fixed."""
+        if self.options.layout == "list":
+            return "80px"
+        columns = self.options.columns or DEFAULT_COLUMNS.get(self.options.layout or "", 3)
+        return f"auto, calc(100vw / {columns})"
 
     def _stats(self, item: Mapping[str, Any]) -> list[dict[str, str]]:
         stats = []
@@ -310,6 +341,11 @@ def _first_media(item: Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(media, list) and media and isinstance(media[0], Mapping):
         return media[0]
     return {}
+
+
+def _placeholder(value: Any) -> str | None:
+    """A placeholder colour goes into a style attribute: only #rrggbb passes."""
+    return value if isinstance(value, str) and _PLACEHOLDER_RE.fullmatch(value) else None
 
 
 def _image_size(media: Mapping[str, Any], platform: str) -> tuple[int, int]:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func
+from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from flowkick.app import create_app
@@ -21,6 +23,7 @@ from flowkick.platforms import PLATFORMS
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult
 from flowkick.sources.demo import demo_items, demo_profile
+from flowkick.tables import FeedCache
 
 START = 1_790_000_000.0  # 2026-09-21, a fixed "now" for tests that inject time
 
@@ -98,12 +101,21 @@ async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def demo_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The demo app (pk_demo) with every feed fetched once; `client.app` is the app itself."""
+    """The demo app (pk_demo) with every feed fetched once and its pictures stored;
+    `client.app` is the app itself."""
     app = scripted_app(tmp_path)
     async with running(app) as client:
         await until(lambda: _all_fetched(client))
+        await until(lambda: pictures_settled(app), attempts=3000)
         client.app = app  # type: ignore[attr-defined]
         yield client
+
+
+async def pictures_settled(app: Starlette) -> bool:
+    """Every fetched feed's pictures were gathered for its current items."""
+    query = select(func.count()).where(FeedCache.status == "ok", col(FeedCache.media_hash) != FeedCache.content_hash)
+    waiting = await app.state.db.read(lambda s: s.execute(query))
+    return bool(waiting.scalar_one() == 0)
 
 
 async def _all_fetched(client: httpx.AsyncClient) -> bool:

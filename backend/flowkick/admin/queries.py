@@ -35,6 +35,8 @@ class SourceRow:
     last_requested_at: float | None
     last_error: str | None
     error_count: int
+    pictures: int = 0
+    picture_failures: int = 0
 
 
 async def usage_by_day(db: Database, since_day: str, client_id: int | None = None) -> list[DayUsage]:
@@ -58,7 +60,8 @@ async def sources(db: Database) -> list[SourceRow]:
 
     async def work(session: AsyncSession) -> list[SourceRow]:
         return [SourceRow(s.id or 0, s.platform, s.handle, int(n), f.status, f.item_count, f.fetched_at, f.expires_at,
-                          f.next_attempt_at, f.last_requested_at, f.last_error, f.error_count)
+                          f.next_attempt_at, f.last_requested_at, f.last_error, f.error_count,
+                          sum(1 for r in f.media.values() if isinstance(r, dict) and r.get("d")), f.media_failures)
                 for s, f, n in (await session.execute(query)).all()]
 
     return await db.read(work)

@@ -24,6 +24,8 @@ from flowkick.admin import queries
 from flowkick.admin.chart import stacked
 from flowkick.admin.session import LOGIN_COOKIE, SESSION_COOKIE, LoginLimiter, Session, Sessions, same
 from flowkick.clock import day, iso
+from flowkick.costs import client_costs, source_costs
+from flowkick.media import catalog as media_catalog
 from flowkick.moderation import clean_keywords
 from flowkick.origins import InvalidOrigin, normalize_entry
 from flowkick.platforms import LABELS, PLATFORMS
@@ -189,13 +191,16 @@ async def overview(request: Request, session: Session) -> Response:
     all_clients = await ops.list_clients(state.db)
     sources = await queries.sources(state.db)
     today = await queries.usage_by_day(state.db, day(now))
+    pictures, picture_bytes, picture_failures = await media_catalog.totals(state.db)
     return render(request, "admin/overview.html", {
         "clients": len(all_clients), "active": sum(c.active for c in all_clients),
         "sources": len(sources), "stale": sum(_stale(s, now) for s in sources),
         "failing": sum(s.last_error is not None for s in sources),
         "requests_today": sum(u.requests for u in today),
         "cost_month": await queries.cost_since(state.db, _month_start(now)),
+        "budget": await state.refresher.budgets.state(fresh=True),
         "frozen": len(state.reader.quotas.frozen()),
+        "pictures": pictures, "picture_mb": picture_bytes / 1e6, "picture_failures": picture_failures,
     }, session)
 
 
@@ -216,9 +221,11 @@ async def clients_page(request: Request, session: Session) -> Response:
 
 
 async def _clients(request: Request, session: Session, errors: dict[str, str], status: int) -> Response:
-    plans = request.app.state.reader.quotas.plans
+    state = request.app.state
+    plans = state.reader.quotas.plans
     return render(request, "admin/clients.html", {
-        "clients": await ops.list_clients(request.app.state.db), "plans": plans.names(), "errors": errors,
+        "clients": await ops.list_clients(state.db), "plans": plans.names(), "errors": errors,
+        "costs": await client_costs(state.db, month_of(state.clock.now())),
     }, session, status=status)
 
 
@@ -362,7 +369,8 @@ async def remove_source(request: Request, session: Session, form: Form) -> Respo
 async def sources_page(request: Request, session: Session) -> Response:
     now = request.app.state.clock.now()
     rows = await queries.sources(request.app.state.db)
-    return render(request, "admin/sources.html", {"sources": rows, "now": now, "stale": _stale,
+    costs = await source_costs(request.app.state.db, month_of(now))
+    return render(request, "admin/sources.html", {"sources": rows, "now": now, "stale": _stale, "costs": costs,
                                                    "queued": request.query_params.get("queued", "")}, session)
 
 

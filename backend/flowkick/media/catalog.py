@@ -1,0 +1,116 @@
+"""The media worker's database side: feeds whose pictures need gathering, stored assets,
+and each feed's picture map.
+
+A tracked feed needs gathering when its items changed since its pictures were last gathered
+(`content_hash != media_hash`) or a failed download is due again (`media_retry_at`). The
+map is written back with SQL arithmetic on `version`, so a refresh storing new items at the
+same moment never loses its write or shares a version number with ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from flowkick.database import Database
+from flowkick.tables import ClientSource, FeedCache, MediaAsset
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A feed whose pictures to gather, as it was read."""
+
+    source_id: int
+    content_hash: str
+    items: list[dict[str, Any]]
+    profile: dict[str, Any]
+    media: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What one pass over a feed's pictures found: its new map and when failures retry."""
+
+    media: dict[str, Any]
+    failures: int
+    retry_at: float | None
+
+
+async def pending(db: Database, now: float, limit: int) -> list[Pending]:
+    query = (
+        select(FeedCache.source_id, FeedCache.content_hash, FeedCache.items, FeedCache.profile, FeedCache.media)
+        .where(FeedCache.status == "ok",
+               or_(col(FeedCache.content_hash) != col(FeedCache.media_hash),
+                   col(FeedCache.media_retry_at) <= now),
+               exists().where(col(ClientSource.source_id) == FeedCache.source_id))
+        .order_by(col(FeedCache.last_requested_at).desc().nulls_last(), FeedCache.source_id)
+        .limit(limit)
+    )
+    rows = await db.read(lambda s: s.execute(query))
+    return [Pending(*row) for row in rows.all()]
+
+
+async def assets(db: Database, digests: list[str]) -> dict[str, MediaAsset]:
+    if not digests:
+        return {}
+    rows = await db.read(lambda s: s.execute(select(MediaAsset).where(col(MediaAsset.digest).in_(digests))))
+    return {a.digest: a for a in rows.scalars()}
+
+
+async def add_asset(db: Database, asset: MediaAsset) -> None:
+    """Record a stored asset; another process storing the same picture first is fine."""
+    insert = sqlite.insert if db.is_sqlite else postgresql.insert
+    values = asset.model_dump()
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(insert(MediaAsset).values(values).on_conflict_do_nothing(index_elements=["digest"]))
+
+    await db.write(work)
+
+
+async def save(db: Database, feed: Pending, gathered: Gathered) -> bool:
+    """Store a feed's new picture map; True when what visitors see changed (a new version).
+
+    When the feed's items changed while we worked, the map is merged in (nothing learnt is
+    lost) but the feed stays pending, so the next pass gathers the new items' pictures.
+    """
+    changed = _shown(gathered.media) != _shown(feed.media)
+
+    async def work(session: AsyncSession) -> bool:
+        fc = FeedCache
+        current = await session.execute(
+            update(fc).where(fc.source_id == feed.source_id, fc.content_hash == feed.content_hash)
+            .values(media=gathered.media, media_hash=feed.content_hash, media_failures=gathered.failures,
+                    media_retry_at=gathered.retry_at, version=fc.version + (1 if changed else 0)))
+        if getattr(current, "rowcount", 0) == 1:
+            return changed
+        row = await session.get(fc, feed.source_id)
+        if row is None:
+            return False
+        row.media = {**row.media, **gathered.media}
+        row.version += 1
+        return True
+
+    return await db.write(work)
+
+
+async def totals(db: Database) -> tuple[int, int, int]:
+    """Stored assets, their bytes, and failed downloads across every feed (admin, metrics)."""
+    async def work(session: AsyncSession) -> tuple[int, int, int]:
+        count, size = (await session.execute(
+            select(func.count(), func.coalesce(func.sum(MediaAsset.bytes), 0)).select_from(MediaAsset))).one()
+        failures = (await session.execute(select(func.coalesce(func.sum(FeedCache.media_failures), 0)))).scalar_one()
+        return int(count), int(size), int(failures)
+
+    return await db.read(work)
+
+
+def _shown(media: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a map that visitors see: stored pictures, not failure bookkeeping."""
+    return {k: v for k, v in media.items() if isinstance(v, Mapping) and v.get("d")}

@@ -1,0 +1,161 @@
+"""Keeping the media store bounded.
+
+Files no tracked feed references any more (a post dropped out of its feed, a source no
+client shows) are deleted once they have been unreferenced for the grace period, so a feed
+that flips back within it does not download its pictures again; an untracked feed forgets
+them, and gathers them anew if a client tracks it again. Over the store's size cap, the pictures
+whose feeds were requested least recently are evicted first; their feeds show the
+placeholder until a later pass stores them again. Files that never made it into the asset
+table (a crash between storing and recording) are deleted after the grace period too.
+
+It runs in the media worker about once an hour, and reads whole tables: cheap next to
+one image download, and never on a visitor's request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from flowkick.database import Database
+from flowkick.media.store import MediaStore
+from flowkick.settings import Settings
+from flowkick.tables import ClientSource, FeedCache, MediaAsset
+
+EVICTED_RETRY_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class Cleaned:
+    deleted: int = 0
+    evicted: int = 0
+    orphans: int = 0
+    changed_feeds: tuple[int, ...] = ()
+
+
+async def clean(db: Database, store: MediaStore, settings: Settings, now: float) -> Cleaned:
+    shown = await _shown_at(db)
+    await db.write(lambda s: _mark(s, shown, now))
+    result = Cleaned()
+    result.deleted = await _delete_unreferenced(db, store, now - settings.media_grace_hours * 3600)
+    if settings.media_max_store_bytes > 0:
+        result.evicted, result.changed_feeds = await _evict(db, store, settings.media_max_store_bytes, now)
+    result.orphans = await _delete_orphans(db, store, now - settings.media_grace_hours * 3600)
+    return result
+
+
+async def _shown_at(db: Database) -> dict[str, float]:
+    """Every digest a tracked feed references, with the last time a feed showing it was requested."""
+    rows = await db.read(lambda s: s.execute(
+        select(FeedCache.media, FeedCache.last_requested_at, FeedCache.fetched_at)
+        .where(exists().where(col(ClientSource.source_id) == FeedCache.source_id))))
+    shown: dict[str, float] = {}
+    for media, requested, fetched in rows.all():
+        at = requested or fetched or 0.0
+        for digest in _digests(media):
+            shown[digest] = max(shown.get(digest, 0.0), at)
+    return shown
+
+
+async def _mark(session: AsyncSession, shown: dict[str, float], now: float) -> None:
+    assets = (await session.execute(select(MediaAsset))).scalars()
+    for asset in assets:
+        if asset.digest in shown:
+            asset.unreferenced_since = None
+            asset.last_shown_at = max(asset.last_shown_at, shown[asset.digest])
+        elif asset.unreferenced_since is None:
+            asset.unreferenced_since = now
+
+
+async def _delete_unreferenced(db: Database, store: MediaStore, before: float) -> int:
+    rows = await db.read(lambda s: s.execute(
+        select(MediaAsset.digest, MediaAsset.files).where(col(MediaAsset.unreferenced_since) < before)))
+    gone = rows.all()
+    await _forget(db, store, gone)
+    if gone:
+        await db.write(lambda s: _unlink(s, {d for d, _ in gone}, retry_at=None))
+    return len(gone)
+
+
+async def _evict(db: Database, store: MediaStore, cap: int, now: float) -> tuple[int, tuple[int, ...]]:
+    """Delete the least recently shown pictures until the store fits its cap again."""
+    rows = await db.read(lambda s: s.execute(
+        select(MediaAsset.digest, MediaAsset.files, MediaAsset.bytes).order_by(col(MediaAsset.last_shown_at))))
+    assets = rows.all()
+    excess = sum(size for _, _, size in assets) - cap
+    victims = []
+    for digest, files, size in assets:
+        if excess <= 0:
+            break
+        victims.append((digest, files))
+        excess -= size
+    if not victims:
+        return 0, ()
+    await _forget(db, store, victims)
+    changed = await db.write(lambda s: _unlink(s, {d for d, _ in victims}, retry_at=now + EVICTED_RETRY_SECONDS))
+    return len(victims), changed
+
+
+async def _unlink(session: AsyncSession, digests: set[str], retry_at: float | None) -> tuple[int, ...]:
+    """Take deleted pictures out of every feed map, giving those feeds a new version.
+
+    Evicted pictures become a failure record retried at `retry_at` (not at once: the store
+    is full); deleted unreferenced ones are dropped, and the feed gathers again whenever
+    it is tracked.
+    """
+    rows = (await session.execute(select(FeedCache))).scalars()
+    changed = []
+    for row in rows:
+        hits = [key for key, record in row.media.items() if _digest(record) in digests]
+        if not hits:
+            continue
+        media = dict(row.media)
+        for key in hits:
+            if retry_at is None:
+                del media[key]
+                row.media_hash = ""
+            else:
+                media[key] = {"x": "evicted", "n": 0, "t": retry_at}
+        row.media, row.version = media, row.version + 1
+        row.media_failures = sum(1 for r in media.values() if not _digest(r))
+        row.media_retry_at = min((r.get("t", 0.0) for r in media.values() if not _digest(r)), default=None)
+        changed.append(row.source_id)
+    return tuple(changed)
+
+
+async def _delete_orphans(db: Database, store: MediaStore, before: float) -> int:
+    known = set((await db.read(lambda s: s.execute(select(MediaAsset.digest)))).scalars())
+    orphans = [f.name async for f in store.files() if f.modified < before and _name_digest(f.name) not in known]
+    await store.delete(orphans)
+    return len(orphans)
+
+
+async def _forget(db: Database, store: MediaStore, assets: list[Any]) -> None:
+    """Delete the files first: a crash in between leaves rows to retry, never files unaccounted."""
+    if not assets:
+        return
+    await store.delete([name for _, files, *_ in assets for name in files])
+    digests = [digest for digest, *_ in assets]
+
+    async def work(session: AsyncSession) -> None:
+        await session.execute(delete(MediaAsset).where(col(MediaAsset.digest).in_(digests)))
+
+    await db.write(work)
+
+
+def _digests(media: Mapping[str, Any]) -> set[str]:
+    return {d for d in (_digest(record) for record in media.values()) if d}
+
+
+def _digest(record: Any) -> str | None:
+    return record.get("d") if isinstance(record, Mapping) else None
+
+
+def _name_digest(name: str) -> str:
+    """ab/<digest>-640.webp -> <digest>."""
+    return name.rsplit("/", 1)[-1].split("-", 1)[0]

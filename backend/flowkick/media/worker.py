@@ -1,0 +1,261 @@
+"""The media worker: gathers the pictures of every feed whose items changed.
+
+It runs beside the refresher in the server (and once, after the refresh, in
+`flowkick refresh`). The refresher stores a feed and tells the worker; the worker downloads
+each picture the feed shows that is not stored yet, re-encodes it off the event loop,
+puts the files in the store and writes the feed's picture map, which gives the feed a new
+version: visitors see placeholders first and our copies a moment later, never a platform
+address. Pictures are content-addressed, so a picture already stored (another feed's, or
+the same one posted twice) is neither encoded nor stored again.
+
+A failed download is recorded in the map with its reason and retried later with
+exponential backoff (soon for timeouts and server errors, after a day for a refusal or a
+file that is not a picture), counted per feed in `feed_cache.media_failures`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cachetools import LRUCache
+
+from flowkick.clock import Clock
+from flowkick.database import Database
+from flowkick.media import catalog
+from flowkick.media.cleanup import Cleaned, clean
+from flowkick.media.download import DownloadError
+from flowkick.media.images import BadImage, Encoded, encode
+from flowkick.media.resolve import Wanted, media_name, wanted
+from flowkick.media.store import MediaStore
+from flowkick.settings import Settings
+from flowkick.tables import MediaAsset
+
+log = logging.getLogger("flowkick.media")
+
+FEEDS_AT_ONCE = 4
+BATCH = 50
+RETRY_BASE_SECONDS = 60.0
+RETRY_MAX_SECONDS = 6 * 3600.0
+REFUSED_RETRY_SECONDS = 24 * 3600.0
+CLEAN_EVERY_SECONDS = 3600.0
+
+
+class Fetcher(Protocol):
+    """Gets a picture's bytes: `download.Downloader` for the web, the demo's package files offline."""
+
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> bytes: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class MediaSummary:
+    feeds: int = 0
+    stored: int = 0
+    failed: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class MediaWorker:
+    def __init__(self, db: Database, store: MediaStore, fetcher: Fetcher, settings: Settings, clock: Clock,
+                 *, on_update: Callable[[Iterable[int]], None] | None = None,
+                 executor: Executor | None = None) -> None:
+        self.db = db
+        self.store = store
+        self.fetcher = fetcher
+        self.settings = settings
+        self.clock = clock
+        self.on_update = on_update or (lambda ids: None)
+        self.executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowkick-media")
+        self._known: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=20_000)  # digest -> stored record
+        self._encoding: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next_clean = 0.0
+        self.tick_seconds = 5.0
+
+    # -- the server's side -------------------------------------------------------------
+
+    def notify(self, source_ids: Iterable[int]) -> None:
+        """Feeds were stored: look at them now rather than at the next tick."""
+        del source_ids  # the database says which feeds changed; this only wakes the loop
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="flowkick-media")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.fetcher.aclose()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                summary = await self.run_once()
+                busy = summary.feeds >= BATCH
+                if not busy and self.clock.now() >= self._next_clean:
+                    self._next_clean = self.clock.now() + CLEAN_EVERY_SECONDS
+                    await self.clean()
+            except Exception:  # noqa: BLE001 - one bad pass must not end the worker
+                log.exception("media pass failed")
+                busy = False
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.tick_seconds):
+                        await self._wake.wait()
+                self._wake.clear()
+
+    async def clean(self) -> Cleaned:
+        """Delete what no feed shows any more and keep the store under its cap."""
+        cleaned = await clean(self.db, self.store, self.settings, self.clock.now())
+        if cleaned.changed_feeds:
+            self.on_update(cleaned.changed_feeds)
+        return cleaned
+
+    # -- one pass ------------------------------------------------------------------------
+
+    async def run_once(self, limit: int = BATCH) -> MediaSummary:
+        """Gather the pictures of up to `limit` feeds that need it, a few feeds at a time."""
+        feeds = await catalog.pending(self.db, self.clock.now(), limit)
+        summary = MediaSummary(feeds=len(feeds))
+        slots = asyncio.Semaphore(FEEDS_AT_ONCE)
+
+        async def one(feed: catalog.Pending) -> None:
+            async with slots:
+                await self._gather(feed, summary)
+
+        await asyncio.gather(*(one(feed) for feed in feeds))
+        return summary
+
+    async def _gather(self, feed: catalog.Pending, summary: MediaSummary) -> None:
+        now = self.clock.now()
+        needed = wanted(feed.items, feed.profile, videos=bool(self.settings.media_store_videos))
+        media: dict[str, Any] = {}
+        todo: list[Wanted] = []
+        for key, want in needed.items():
+            record = feed.media.get(key)
+            if isinstance(record, dict) and (record.get("d") or record.get("t", 0) > now):
+                media[key] = record
+            else:
+                todo.append(want)
+        for want, record in zip(todo, await asyncio.gather(*(self._one(w, feed.media.get(w.key)) for w in todo)),
+                                strict=True):
+            media[want.key] = record
+            if record.get("d"):
+                summary.stored += 1
+            else:
+                summary.failed += 1
+                summary.errors[record["x"]] = summary.errors.get(record["x"], 0) + 1
+        retries = [r["t"] for r in media.values() if not r.get("d")]
+        gathered = catalog.Gathered(media, len(retries), min(retries, default=None))
+        if await catalog.save(self.db, feed, gathered):
+            self.on_update([feed.source_id])
+
+    async def _one(self, want: Wanted, previous: Any) -> dict[str, Any]:
+        """One picture's record: stored, or failed with its reason and next attempt."""
+        attempts = (previous.get("n", 0) if isinstance(previous, dict) else 0) + 1
+        video = want.kind == "video"
+        try:
+            data = await self.fetcher.fetch(want.url, max_bytes=self.settings.media_video_max_bytes if video else None)
+            return await (self._store_video(data) if video else self._store_image(data))
+        except DownloadError as exc:
+            delay = (min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1)) if exc.retryable
+                     else REFUSED_RETRY_SECONDS)
+            return self._failed(exc.reason, attempts, delay)
+        except BadImage as exc:
+            return self._failed(exc.reason, attempts, REFUSED_RETRY_SECONDS)
+
+    def _failed(self, reason: str, attempts: int, delay: float) -> dict[str, Any]:
+        log.info("media download failed: %s", reason)
+        return {"x": reason, "n": attempts, "t": self.clock.now() + delay}
+
+    async def _store_image(self, data: bytes) -> dict[str, Any]:
+        digest = content_digest(data)
+        known = self._known.get(digest) or await self._recorded(digest)
+        if known is not None:
+            return known
+        running = self._encoding.get(digest)
+        if running is not None:  # the same picture in another feed of this pass
+            return await asyncio.shield(running)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._encoding[digest] = future
+        try:
+            record = await self._encode_and_put(digest, data)
+            future.set_result(record)
+            return record
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else needs to
+            raise
+        finally:
+            del self._encoding[digest]
+
+    async def _encode_and_put(self, digest: str, data: bytes) -> dict[str, Any]:
+        encoded: Encoded = await asyncio.get_running_loop().run_in_executor(self.executor, encode, data)
+        names = []
+        for rendition in encoded.renditions:
+            name = media_name(digest, rendition.width, rendition.format)
+            await self.store.put(name, rendition.data, rendition.content_type)
+            names.append(name)
+        sizes = sorted({(r.width, r.height) for r in encoded.renditions})
+        avif = sorted(r.width for r in encoded.renditions if r.format == "avif")
+        now = self.clock.now()
+        await catalog.add_asset(self.db, MediaAsset(
+            digest=digest, kind="image", width=encoded.width, height=encoded.height,
+            placeholder=encoded.placeholder, files=names, bytes=sum(len(r.data) for r in encoded.renditions),
+            created_at=now, last_shown_at=now))
+        record = _image_record(digest, encoded.width, encoded.height, encoded.placeholder, sizes, avif)
+        self._known[digest] = record
+        return record
+
+    async def _recorded(self, digest: str) -> dict[str, Any] | None:
+        """A picture another pass or process stored already, from the asset table."""
+        asset = (await catalog.assets(self.db, [digest])).get(digest)
+        if asset is None or asset.kind != "image":
+            return None
+        sizes = sorted({_size_of(name, asset) for name in asset.files})
+        avif = sorted(_size_of(name, asset)[0] for name in asset.files if name.endswith(".avif"))
+        record = _image_record(digest, asset.width, asset.height, asset.placeholder, sizes, avif)
+        self._known[digest] = record
+        return record
+
+    async def _store_video(self, data: bytes) -> dict[str, Any]:
+        digest = content_digest(data)
+        name = media_name(digest, 0, "mp4")
+        if not await self.store.exists(name):
+            await self.store.put(name, data, "video/mp4")
+            now = self.clock.now()
+            await catalog.add_asset(self.db, MediaAsset(digest=digest, kind="video", files=[name], bytes=len(data),
+                                                        created_at=now, last_shown_at=now))
+        return {"d": digest, "v": "mp4"}
+
+
+def content_digest(data: bytes) -> str:
+    """The content address of a downloaded file: equal bytes, one stored copy."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _image_record(digest: str, width: int, height: int, placeholder: str,
+                  sizes: list[tuple[int, int]], avif: list[int]) -> dict[str, Any]:
+    return {"d": digest, "w": width, "h": height, "p": placeholder, "s": [list(s) for s in sizes], "a": avif}
+
+
+def _size_of(name: str, asset: MediaAsset) -> tuple[int, int]:
+    """A rendition's width from its file name, and its height from the picture's proportions."""
+    width = int(name.rsplit("-", 1)[1].split(".", 1)[0])
+    return width, round(width * asset.height / asset.width) if asset.width else width

@@ -1,0 +1,196 @@
+"""Every picture a feed shows is stored, resized and served by Flowkick (the media worker in the app)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlmodel import select
+
+from flowkick.clients import untrack
+from flowkick.media.cleanup import clean
+from flowkick.tables import Client, FeedCache, MediaAsset, Source
+from tests.support.apps import FakeClock, ScriptedSource, demo_api, pictures_settled, running, scripted_app, until
+
+pytestmark = pytest.mark.anyio
+PARAMS = {"api_key": "pk_demo"}
+
+
+class GatedPictures:
+    """Stands between the worker and its fetcher, so a test sees feeds before their pictures arrive."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> bytes:
+        await self.gate.wait()
+        return await self.inner.fetch(url, max_bytes=max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def assets(app: Any) -> list[MediaAsset]:
+    return list((await app.state.db.read(lambda s: s.execute(select(MediaAsset)))).scalars())
+
+
+async def feeds(app: Any) -> list[FeedCache]:
+    return list((await app.state.db.read(lambda s: s.execute(select(FeedCache)))).scalars())
+
+
+async def test_every_picture_in_the_json_is_a_stored_copy(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        body = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
+    urls = [body["profile"]["avatar_url"], *(i["image"] for i in body["items"]),
+            *(m["url"] for i in body["items"] for m in i["media"] if m["type"] == "image")]
+    assert urls and all(u.startswith("http://testserver/media/") for u in urls)
+    assert b"/static/demo/" not in orjson.dumps(body)
+
+
+async def test_media_entries_carry_sizes_and_a_placeholder_for_a_srcset(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        item = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()["items"][0]
+    entry = item["media"][0]
+    assert entry["width"] == 1080 and entry["height"] == 1080
+    assert [s["width"] for s in entry["sizes"]] == [160, 320, 640, 1080]
+    assert all(s["webp"].endswith(".webp") for s in entry["sizes"])
+    assert [s["width"] for s in entry["sizes"] if s["avif"]] == [160, 320, 640]
+    assert entry["placeholder"].startswith("#") and len(entry["placeholder"]) == 7
+    assert item["picture"]["sizes"] == entry["sizes"]
+
+
+async def test_every_stored_size_is_served_in_its_format(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        item = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()["items"][0]
+        for size in item["picture"]["sizes"]:
+            for fmt in ("avif", "webp") if size["avif"] else ("webp",):
+                answer = await api.get(size[fmt])
+                assert answer.status_code == 200 and answer.headers["content-type"] == f"image/{fmt}"
+                assert answer.headers["cross-origin-resource-policy"] == "cross-origin"
+
+
+async def test_the_fragment_offers_avif_and_webp_at_every_size(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        html = (await api.get("/embed/instagram", params=PARAMS)).text
+    assert '<source type="image/avif" srcset="http://testserver/media/' in html
+    assert ' 160w, ' in html and ' 640w"' in html and ' 1080w"' in html
+    assert 'style="background-color:#' in html
+    assert "/static/demo/" not in html
+
+
+async def test_the_first_row_loads_at_once_and_the_rest_lazily(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        html = (await api.get("/embed/instagram", params={**PARAMS, "columns": 3})).text
+    images = [part for part in html.split("<img ")[1:] if "/media/" in part.split(">")[0] and "fk-avatar" not in part]
+    eager = [part for part in images if 'loading="lazy"' not in part.split(">")[0]]
+    assert len(eager) == 3 and len(images) == 12
+
+
+async def test_a_feed_shows_placeholders_and_text_until_its_pictures_are_stored(tmp_path: Path) -> None:
+    app = scripted_app(tmp_path)
+    gated = GatedPictures(app.state.media.fetcher)
+    app.state.media.fetcher = gated
+    async with running(app) as api:
+        await until(lambda: _status(api, 200))
+        before = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
+        html = (await api.get("/embed/instagram", params=PARAMS)).text
+        gated.gate.set()
+        await until(lambda: pictures_settled(app), attempts=3000)
+        after = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
+    assert all(i["image"] is None and i["text"] for i in before["items"])
+    assert "<img" not in html.split("fk-head")[-1].split("</header>")[-1] and "fk-noimg" in html
+    assert all(i["image"] for i in after["items"])
+
+
+async def test_a_picture_shared_by_several_feeds_is_stored_once(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        stored = await assets(api.app)  # type: ignore[attr-defined]
+        names = [name for a in stored for name in a.files]
+    # Six feeds show the same thirteen sample photos between them.
+    assert len(stored) <= 13 and len(names) == len(set(names))
+    assert len(list((tmp_path / "media").rglob("*.webp"))) == sum(n.endswith(".webp") for n in names)
+
+
+async def test_no_metadata_or_original_is_kept(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        stored = await assets(api.app)  # type: ignore[attr-defined]
+    files = [p.name for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    assert files and all(name.endswith((".avif", ".webp")) for name in files)
+    assert all(a.placeholder.startswith("#") for a in stored)
+
+
+async def test_a_failed_download_is_counted_per_feed_and_shown_as_a_placeholder(tmp_path: Path) -> None:
+    source = ScriptedSource()
+    source.items["lunacafe.berlin"] = [_post("https://127.0.0.1:9/nothing.jpg")]
+    app = scripted_app(tmp_path, source)
+    async with running(app) as api:
+        await until(lambda: _status(api, 200))
+        await until(lambda: pictures_settled(app), attempts=3000)
+        body = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
+        rows = {f.source_id: f for f in await feeds(app)}
+    assert body["items"][0]["image"] is None
+    failing = [f for f in rows.values() if f.media_failures]  # every platform tracking that handle
+    assert failing and all(f.media_failures == 1 and f.media_retry_at is not None for f in failing)
+    assert {r["x"] for f in failing for r in f.media.values() if "x" in r} == {"private_address"}
+
+
+async def test_pictures_no_tracked_feed_shows_are_deleted_after_the_grace_period(tmp_path: Path) -> None:
+    clock = FakeClock()
+    app = scripted_app(tmp_path, ScriptedSource(clock), media_grace_hours=1.0)
+    async with running(app) as api:
+        await until(lambda: _status(api, 200))
+        await until(lambda: pictures_settled(app), attempts=3000)
+        before = await assets(app)
+        for platform in ("instagram", "facebook", "tiktok", "twitter", "youtube"):
+            await untrack(app.state.db, await _client_id(app), await _source_id(app, platform))
+        db, store, settings = app.state.db, app.state.media_store, app.state.settings
+        await clean(db, store, settings, clock.now())
+        kept = await assets(app)
+        clock.advance(2 * 3600)
+        await clean(db, store, settings, clock.now())
+        after = await assets(app)
+    assert len(kept) == len(before)  # within the grace period nothing goes
+    [avatar] = after  # the reviews feed shows only the place's avatar
+    assert sorted(p.name for p in (tmp_path / "media").rglob("*") if p.is_file()) == sorted(
+        name.rsplit("/", 1)[1] for name in avatar.files)
+
+
+async def test_over_the_size_cap_the_least_recently_shown_pictures_go_first(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        app = api.app  # type: ignore[attr-defined]
+        stored = await assets(app)
+        total = sum(a.bytes for a in stored)
+        settings = app.state.settings.__class__(**{**app.state.settings.__dict__,
+                                                   "media_max_store_bytes": total // 2})
+        cleaned = await clean(app.state.db, app.state.media_store, settings, app.state.clock.now())
+        left = await assets(app)
+    assert cleaned.evicted > 0 and cleaned.changed_feeds
+    assert sum(a.bytes for a in left) <= total // 2
+
+
+async def _status(api: httpx.AsyncClient, status: int) -> bool:
+    return (await api.get("/api/v1/social/instagram", params=PARAMS)).status_code == status
+
+
+async def _client_id(app: Any) -> int:
+    rows = await app.state.db.read(lambda s: s.execute(select(Client.id)))
+    return int(rows.scalar_one())
+
+
+async def _source_id(app: Any, platform: str) -> int:
+    rows = await app.state.db.read(lambda s: s.execute(select(Source.id).where(Source.platform == platform)))
+    return int(rows.scalar_one())
+
+
+def _post(image: str) -> dict[str, Any]:
+    return {"id": "instagram:1", "platform": "instagram", "type": "image", "url": "https://www.instagram.com/p/x/",
+            "title": None, "text": "One post", "image": image,
+            "media": [{"type": "image", "url": image, "width": None, "height": None, "alt": None}],
+            "published_at": "2026-09-20T10:00:00Z", "author": {"name": "Luna", "handle": "luna",
+                                                               "avatar_url": None, "url": None},
+            "likes": None, "comments": None, "views": None, "shares": None, "rating": None, "reply": None}
