@@ -107,6 +107,14 @@ async def client_costs(db: Database, period: str) -> dict[int, float]:
     return costs
 
 
+async def client_source_costs(db: Database, period: str, client_id: int) -> dict[int, float]:
+    """USD per source of one client in `period`: its share of each source it shows."""
+    links = await _links(db)
+    mine = [source_id for source_id, clients in links.items() if client_id in clients]
+    per_source = await source_costs(db, period, mine)
+    return {source_id: per_source.get(source_id, 0.0) / len(links[source_id]) for source_id in mine}
+
+
 async def plan_costs(db: Database, period: str) -> dict[str, float]:
     """USD per plan in `period`: the shares of that plan's clients."""
     per_client = await client_costs(db, period)

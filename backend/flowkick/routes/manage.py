@@ -1,9 +1,11 @@
 """The management API for agencies: a client's secret key manages that client only.
 
-    GET    /api/v1/sources                      the client's sources and their feed state
+    GET    /api/v1/sources                      the client's sources, their feed state and this month's
+                                                Apify cost (the client's share of each source)
     POST   /api/v1/sources                      {"platform", "handle"}: track one more (plan limit)
     DELETE /api/v1/sources/{id}                 stop tracking one
-    GET    /api/v1/usage                        this month against the plan, and requests per day
+    GET    /api/v1/usage                        this month against the plan, requests per day, and the
+                                                month's Apify cost share and budget hold
     POST   /api/v1/items/{id}/hide|unhide|pin|unpin   moderation of one item of the client's feeds
 
 Every lookup is scoped by the key's client id, so another client's sources and items
@@ -32,9 +34,10 @@ from flowkick.clients import (
     untrack,
 )
 from flowkick.clock import iso
+from flowkick.costs import client_source_costs
 from flowkick.errors import BadParameter, Forbidden, NotFound
 from flowkick.platforms import resolve_platform
-from flowkick.quotas import month_reset
+from flowkick.quotas import month_of, month_reset
 from flowkick.readpath import ClientView, Reader, api_key
 
 MAX_BODY = 4096
@@ -54,8 +57,11 @@ async def owner(request: Request) -> ClientView:
 async def list_sources(request: Request) -> Response:
     client = await owner(request)
     plan = request.app.state.reader.quotas.plans[client.plan]
-    tracked = await client_sources(request.app.state.db, client.id)
-    return _json({"sources": [_source(s) for s in tracked], "max_sources": plan.max_sources})
+    state = request.app.state
+    tracked = await client_sources(state.db, client.id)
+    costs = await client_source_costs(state.db, month_of(state.clock.now()), client.id)
+    return _json({"sources": [{**_source(s), "cost_usd_month": round(costs.get(s.id, 0.0), 6)} for s in tracked],
+                  "max_sources": plan.max_sources})
 
 
 async def add_source(request: Request) -> Response:
@@ -99,6 +105,7 @@ async def usage(request: Request) -> Response:
     days = await usage_by_day(state.db, since, client.id)
     limit = plan.monthly_requests
     return _json({
+        "apify": await _apify_month(request, client.id, now),
         "plan": plan.name,
         "month": {"requests": used, "limit": limit, "remaining": None if limit is None else max(0, limit - used),
                   "resets_at": iso(month_reset(now)), "over_limit": plan.over_limit, "frozen": plan.spent(used)},
@@ -117,6 +124,15 @@ async def moderate_item(request: Request) -> Response:
         raise NotFound("no item with that id in this client's feeds", code="item_not_found")
     state.reader.forget_clients()
     return _json({"item": item_id, "action": action})
+
+
+async def _apify_month(request: Request, client_id: int, now: float) -> dict[str, Any]:
+    """The client's share of this month's Apify cost, and whether a budget holds its refreshes."""
+    state = request.app.state
+    costs = await client_source_costs(state.db, month_of(now), client_id)
+    budget = await state.refresher.budgets.state()
+    return {"month": month_of(now), "cost_usd": round(sum(costs.values()), 6),
+            "refresh_held": budget.exhausted or client_id in budget.held_clients}
 
 
 def _source(s: TrackedSource) -> dict[str, Any]:
