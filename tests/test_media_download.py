@@ -71,7 +71,7 @@ def cdn_app(cdn: Cdn) -> Starlette:
 
     async def cookie(request: Request) -> Response:
         response = RedirectResponse("/headers")
-        response.set_cookie("session", "secret", domain=None)
+        response.set_cookie("session", "secret")
         return response
 
     async def slow(request: Request) -> Response:
