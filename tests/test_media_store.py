@@ -74,9 +74,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         opened = open_store(folder_settings(tmp_path))
     else:
         server: SeaweedFS = request.getfixturevalue("s3_server")
-        bucket = request.getfixturevalue("s3_bucket")
+        bucket, prefix = request.getfixturevalue("s3_bucket"), request.getfixturevalue("s3_prefix")
         opened = open_store(Settings.from_env(
-            {}, media_store=f"s3://{bucket}/pictures", media_s3_endpoint=server.endpoint,
+            {}, media_store=f"s3://{bucket}/{prefix}", media_s3_endpoint=server.endpoint,
             media_s3_access_key=ACCESS_KEY, media_s3_secret_key=SECRET_KEY,
         ))
     yield opened
@@ -228,20 +228,23 @@ def _s3_fields(settings: Settings) -> dict[str, str]:
                                                        "media_s3_secret_key")}
 
 
-async def test_s3_uploads_carry_type_and_immutable_caching(s3_server: SeaweedFS, s3_bucket: str) -> None:
-    store = S3Store(s3_bucket, endpoint=s3_server.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+async def test_s3_uploads_carry_type_and_immutable_caching(s3_server: SeaweedFS, s3_bucket: str,
+                                                            s3_prefix: str) -> None:
+    store = S3Store(s3_bucket, prefix=s3_prefix, endpoint=s3_server.endpoint, access_key=ACCESS_KEY,
+                    secret_key=SECRET_KEY)
     name = media_name("headers", fmt="avif")
     await store.put(name, WEBP, "image/avif")
-    head = s3_server.client().head_object(Bucket=s3_bucket, Key=name)
+    head = s3_server.client().head_object(Bucket=s3_bucket, Key=f"{s3_prefix}/{name}")
     assert (head["ContentType"], head["CacheControl"]) == ("image/avif", IMMUTABLE)
     await store.aclose()
 
 
-async def test_s3_listing_skips_objects_that_are_not_stored_pictures(s3_server: SeaweedFS, s3_bucket: str) -> None:
+async def test_s3_listing_skips_objects_that_are_not_stored_pictures(s3_server: SeaweedFS, s3_bucket: str,
+                                                                    s3_prefix: str) -> None:
     client = s3_server.client()
-    client.put_object(Bucket=s3_bucket, Key="pictures/README.txt", Body=b"hello")
-    client.put_object(Bucket=s3_bucket, Key=media_name("outside the prefix"), Body=b"x")
-    store = S3Store(s3_bucket, prefix="pictures", endpoint=s3_server.endpoint, access_key=ACCESS_KEY,
+    client.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}/README.txt", Body=b"hello")
+    client.put_object(Bucket=s3_bucket, Key=f"{s3_prefix}-other/{media_name('beside the prefix')}", Body=b"x")
+    store = S3Store(s3_bucket, prefix=s3_prefix, endpoint=s3_server.endpoint, access_key=ACCESS_KEY,
                     secret_key=SECRET_KEY)
     await store.put(media_name("inside"), WEBP, "image/webp")
     assert await listed(store) == {media_name("inside"): len(WEBP)}

