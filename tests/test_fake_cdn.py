@@ -11,10 +11,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from PIL import ExifTags, Image, UnidentifiedImageError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
+from tests.support.browser import chromium, open_tab
 from tests.support.fake_apify import FakeApify
 from tests.support.fake_apify.cdn_urls import AVATAR_SIZE
-from tests.support.fake_cdn import ENDLESS_BYTES, FakeCdn, size_of
+from tests.support.fake_cdn import ENDLESS_BYTES, FakeCdn, picture, size_of
+from tests.support.servers import serving
 
 PLATFORM_CDN_HOSTS = ("cdninstagram.com", "fbcdn.net", "tiktokcdn.com", "tiktokcdn-us.com", "googleusercontent.com",
                       "pbs.twimg.com", "ytimg.com")
@@ -72,6 +78,29 @@ def test_a_video_path_answers_an_mp4(fake_cdn: FakeCdn, http: httpx.Client) -> N
     answer = http.get(fake_cdn.mint("instagram", "reel", video=True))
     assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
     assert answer.content[4:8] == b"ftyp"
+
+
+def host_page(cdn_url: str) -> Starlette:
+    """Another site: a page with the CDN's picture and, beside it, the same bytes from the site itself."""
+    copy = picture(urlsplit(cdn_url).path)
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(f'<img src="{cdn_url}"><img src="/copy.jpg">')
+
+    async def copied(request: Request) -> Response:
+        return Response(copy, media_type="image/jpeg")
+
+    return Starlette(routes=[Route("/", page), Route("/copy.jpg", copied)])
+
+
+def test_chromium_refuses_the_picture_on_another_site(fake_cdn: FakeCdn) -> None:
+    url = fake_cdn.mint("instagram", "embedded elsewhere")
+    with serving(lambda _: host_page(url)) as site, chromium() as browser, open_tab(browser) as tab:
+        tab.page.goto(site, wait_until="load")
+        cdn_width, copy_width = tab.page.evaluate("[...document.images].map(image => image.naturalWidth)")
+    assert cdn_width == 0 and copy_width > 0
+    assert fake_cdn.hits(url) == 1
+    assert any("ERR_BLOCKED_BY_RESPONSE" in text for _, text in tab.console)
 
 
 # --- signed addresses ----------------------------------------------------------------------
