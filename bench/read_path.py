@@ -1,11 +1,14 @@
 """Read-path benchmark: Flowkick's warm GET /api/v1/social/instagram against a bare app.
 
-Starts `flowkick serve` (demo mode, SQLite in a temp folder) and bench/bare_app.py serving
-the same bytes with the same uvicorn settings, pins each server to one core and the load
-generator to the other, and measures in the same run:
+Starts `flowkick serve` twice (demo mode, SQLite in a temp folder): once with the access
+log off (`--log-level warning`) and once writing its JSON line per request to a file, as
+in production; and bench/bare_app.py serving the same bytes with the same uvicorn settings.
+Pins each server to one core and the load generator to the other, and measures in the same
+run:
 - requests/s and latency percentiles under load (wrk when installed, else a Python client);
 - p50/p99 latency at one connection, sequential keep-alive requests.
-Prints the figures and the Flowkick/bare ratio. A benchmark, not a test: it asserts nothing.
+Prints the figures, the Flowkick/bare ratio and what the access log costs (logged/unlogged).
+A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,20 +35,20 @@ ROUNDS, SECONDS = 5, 5
 
 
 @contextmanager
-def server(command: list[str], folder: Path) -> Iterator[str]:
-    """A server process pinned to one core; yields the URL it prints first."""
+def server(command: list[str], folder: Path, output: Path) -> Iterator[str]:
+    """A server process pinned to one core, its stdout going to `output`; yields the URL it prints first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWKICK_", "APIFY_"))}
-    process = subprocess.Popen(_pinned(SERVER_CPU, command), cwd=folder, env=env, stdout=subprocess.PIPE, text=True)
+    with output.open("w") as sink:
+        process = subprocess.Popen(_pinned(SERVER_CPU, command), cwd=folder, env=env, stdout=sink, text=True)
     try:
-        assert process.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
-        assert match, "the server did not print its URL"
+        deadline = time.monotonic() + 60
+        while not (match := re.search(r"http://127\.0\.0\.1:\d+", output.read_text())):
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not print its URL"
+            time.sleep(0.05)
         yield match.group(0)
     finally:
         process.terminate()
         process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def _pinned(cpu: str, command: list[str]) -> list[str]:
@@ -107,27 +110,41 @@ def _wrk_ms(out: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+NAMES = ("flowkick", "logged", "bare")  # flowkick without the access log, with it, and the bare app
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        flowkick = [sys.executable, "-m", "flowkick", "serve", "--port", "0", "--log-level", "warning"]
-        with server(flowkick, work) as fk_url:
+        (work / "quiet").mkdir(), (work / "logged").mkdir()
+        flowkick = [sys.executable, "-m", "flowkick", "serve", "--port", "0"]
+        with server([*flowkick, "--log-level", "warning"], work / "quiet", work / "quiet.log") as fk_url, \
+                server([*flowkick, "--log-level", "info"], work / "logged", work / "logged.log") as logged_url:
             body = warm(fk_url)
+            warm(logged_url)
             (work / "body.json").write_bytes(body)
-            with server([sys.executable, str(HERE / "bare_app.py"), str(work / "body.json")], work) as bare_url:
+            bare = [sys.executable, str(HERE / "bare_app.py"), str(work / "body.json")]
+            with server(bare, work, work / "bare.log") as bare_url:
                 warm(bare_url)
-                rounds = [(under_load(fk_url), under_load(bare_url)) for _ in range(ROUNDS)]
-                single = {name: one_connection(url) for name, url in (("flowkick", fk_url), ("bare", bare_url))}
+                urls = (fk_url, logged_url, bare_url)
+                rounds = [tuple(under_load(url) for url in urls) for _ in range(ROUNDS)]
+                single = {name: one_connection(url) for name, url in zip(NAMES, urls, strict=True)}
+            lines = sum(1 for _ in (work / "logged.log").open())
     print(f"body: {len(body)} bytes; wrk -t1 -c32, {ROUNDS} alternating rounds of {SECONDS} s (medians); "
-          "one connection: 5000 sequential requests")
-    for index, name in enumerate(("flowkick", "bare")):
+          f"one connection: 5000 sequential requests; the logged server wrote {lines} lines")
+    for index, name in enumerate(NAMES):
         rps, p50, p99 = (statistics.median(r[index][i] for r in rounds) for i in range(3))
         s50, s99 = single[name]
         print(f"{name:9} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms  |  one connection: "
               f"p50 {s50:.3f} ms  p99 {s99:.3f} ms")
-    ratios = sorted(fk[0] / bare[0] for fk, bare in rounds)
-    print(f"ratio flowkick/bare: {statistics.median(ratios):.2f} (median of paired rounds; "
-          f"range {ratios[0]:.2f}-{ratios[-1]:.2f})")
+    _ratio("flowkick/bare", [r[0][0] / r[2][0] for r in rounds])
+    _ratio("logged/flowkick (the access log's cost)", [r[1][0] / r[0][0] for r in rounds])
+
+
+def _ratio(name: str, values: list[float]) -> None:
+    values.sort()
+    print(f"ratio {name}: {statistics.median(values):.2f} (median of paired rounds; "
+          f"range {values[0]:.2f}-{values[-1]:.2f})")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,29 @@ def test_json_lines_carry_a_records_fields() -> None:
     assert (line["message"], line["items"], line["cost_usd"], line["level"]) == ("run finished", 12, 0.03, "info")
 
 
+async def test_access_lines_are_written_in_batches_and_before_any_later_line() -> None:
+    async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def nothing() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def ignore(message: dict[str, Any]) -> None:
+        pass
+
+    with configured("json") as stream:
+        for n in range(3):
+            scope = {"type": "http", "method": "GET", "path": "/ping", "query_string": f"api_key=pk_demo&n={n}".encode(),
+                     "headers": [(b"x-request-id", f"batch-{n}".encode())]}
+            await AccessLog(hello)(scope, nothing, ignore)
+        held_back = stream.getvalue()
+        logging.getLogger("flowkick.test").warning("a later line")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert held_back == "" and [line.get("request_id") for line in lines] == ["batch-0", "batch-1", "batch-2", None]
+    assert lines[0]["path"] == "/ping?api_key=pk_***&n=0" and lines[-1]["message"] == "a later line"
+
+
 def test_text_lines_for_people_mask_keys_too() -> None:
     with configured("text") as stream:
         logging.getLogger("flowkick.test").warning("refused %s", "sk_demo", extra={"fields": {"client_id": 4}})

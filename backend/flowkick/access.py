@@ -71,10 +71,19 @@ class AccessLog:
             if self.metrics is not None:
                 self.metrics.observe_request(_route(scope), duration)
             if log.isEnabledFor(logging.INFO):
-                log.info("request", extra={"fields": {
-                    "request_id": request_id, "method": scope["method"], "path": _path(scope), "status": status[0],
-                    "duration_ms": round(duration * 1000, 3), "client_id": facts.client_id, "memory": facts.memory,
-                    "key": key}})
+                _write({"request_id": logs.redact(request_id) if "k_" in request_id else request_id,
+                        "method": scope["method"], "path": _path(scope), "status": status[0],
+                        "duration_ms": round(duration * 1000, 3), "client_id": facts.client_id,
+                        "memory": facts.memory, "key": key})
+
+
+def _write(fields: dict[str, Any]) -> None:
+    """Straight to `flowkick serve`'s batching handler when it is there, else through `logging`."""
+    handler = logs.fast_handler(log)
+    if handler is None:
+        log.info("request", extra={"fields": fields})
+    else:
+        handler.add(log.name, "request", fields)
 
 
 def _request_headers(scope: Scope) -> tuple[str, str | None]:

@@ -16,7 +16,9 @@ from starlette.responses import Response
 
 from flowkick import openapi
 from flowkick.access import AccessLog
+from flowkick.admin import alerts as admin_alerts
 from flowkick.admin import routes as admin
+from flowkick.alerts import Alerts
 from flowkick.answers import RepeatAnswers
 from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import Clock, SystemClock
@@ -59,6 +61,7 @@ def create_app(
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
     metrics = Metrics(usage, lambda: refresher.alive)
     refresher.on_run = metrics.observe_run
+    alerts = Alerts(db, settings, clock, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -68,12 +71,14 @@ def create_app(
         else:
             await remove_demo_client(db)
         refresher.start()
+        alerts.start()
         pictures.start()
         usage.start(settings.usage_flush_seconds)
         gc.freeze()  # start-up objects live forever: keep the collector from rescanning them per request
         try:
             yield
         finally:
+            await alerts.stop()
             await refresher.stop()
             await pictures.stop()
             await usage.stop()
@@ -81,7 +86,7 @@ def create_app(
 
     app = Starlette(
         routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
-                *webhooks.routes, *admin.routes, *media.routes],
+                *webhooks.routes, *admin.routes, *admin_alerts.routes, *media.routes],
         middleware=[Middleware(AccessLog, metrics=metrics), Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
@@ -89,7 +94,7 @@ def create_app(
     app.state.settings, app.state.clock, app.state.db = settings, clock, db
     app.state.media, app.state.media_store = pictures, pictures.store
     app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
-    app.state.metrics = metrics
+    app.state.metrics, app.state.alerts = metrics, alerts
     return app
 
 

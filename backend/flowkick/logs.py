@@ -9,13 +9,22 @@ attribute (`log.info("run finished", extra={"fields": {...}})`) and become JSON 
 The request being served is kept in a context variable (`current()`), so code deep in
 the read path can tell the access line which client asked and whether memory answered
 without passing the request around.
+
+Access lines have a fast path: `flowkick serve` installs a `LineHandler`, which takes an
+access line's fields straight from the middleware (no `LogRecord`, no formatter lookup)
+and writes lines in batches, a few times a second, instead of one write and flush per
+request. Logging through `logging` per request cost nearly half the throughput; this
+keeps the access log within the 15 % the read-path benchmark allows. Any other record
+flushes the batch first, so lines stay in order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
+import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -100,6 +109,11 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, then the record's fields."""
 
+    def line(self, logger: str, message: str, fields: dict[str, Any]) -> str:
+        """An info line from fields already free of credentials (the access log's fast path)."""
+        return orjson.dumps({"time": _timestamp(time.time()), "level": "info", "logger": logger, "message": message,
+                             **fields}).decode()
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {"time": _timestamp(record.created), "level": record.levelname.lower(),
                                 "logger": record.name, "message": redact(record.getMessage())}
@@ -111,6 +125,10 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     """`time level logger message key=value …`, for a person reading a terminal."""
+
+    def line(self, logger: str, message: str, fields: dict[str, Any]) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        return f"{_timestamp(time.time())} INFO    {logger}: {message} {extra}"
 
     def format(self, record: logging.LogRecord) -> str:
         text = f"{_timestamp(record.created)} {record.levelname:<7} {record.name}: {record.getMessage()}"
@@ -140,6 +158,60 @@ def _timestamp(created: float) -> str:
     return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
 
 
+# -- writing ---------------------------------------------------------------------------------
+
+
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that also takes access lines in batches (see the module docstring)."""
+
+    BATCH = 512
+    INTERVAL = 0.25
+
+    def __init__(self, stream: TextIO, formatter: JsonFormatter | TextFormatter) -> None:
+        super().__init__(stream)
+        self.setFormatter(formatter)
+        self.lines = formatter
+        self._pending: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._batch_lock = threading.Lock()
+
+    def add(self, logger: str, message: str, fields: dict[str, Any]) -> None:
+        self._pending.append(self.lines.line(logger, message, fields))
+        if len(self._pending) >= self.BATCH:
+            self.write_pending()
+        elif self._timer is None:
+            try:
+                self._timer = asyncio.get_running_loop().call_later(self.INTERVAL, self.write_pending)
+            except RuntimeError:  # no event loop in this thread: write at once
+                self.write_pending()
+
+    def write_pending(self) -> None:
+        with self._batch_lock:
+            self._timer, lines, self._pending = None, self._pending, []
+            if lines:
+                self.acquire()
+                try:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
+                finally:
+                    self.release()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write_pending()
+        super().emit(record)
+
+    def flush(self) -> None:
+        self.write_pending()
+        super().flush()
+
+
+def fast_handler(logger: logging.Logger) -> LineHandler | None:
+    """The handler that takes `logger`'s info lines directly, when `configure` installed one."""
+    if not logger.isEnabledFor(logging.INFO):
+        return None
+    return next((h for h in logging.getLogger().handlers if isinstance(h, LineHandler)), None)
+
+
 # -- set-up ----------------------------------------------------------------------------------
 
 
@@ -152,12 +224,10 @@ def configure(level: str = "info", style: str = "auto", stream: TextIO | None = 
     stream = stream or sys.stdout
     if style == "auto":
         style = "text" if stream.isatty() else "json"
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(TextFormatter() if style == "text" else JsonFormatter())
+    handler = LineHandler(stream, TextFormatter() if style == "text" else JsonFormatter())
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "flowkick", False)]:
+    for old in [h for h in root.handlers if isinstance(h, LineHandler)]:
         root.removeHandler(old)
-    handler.flowkick = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -113,8 +113,8 @@ class Settings:
     alert_check_seconds: float = setting(60.0, "How often alert conditions are checked.")
     alert_failures: int = setting(3, "A source failing this many refreshes in a row opens an alert.")
     alert_stale_hours: float = setting(6.0, "A source whose items stay stale this long opens an alert.")
-    alert_quota_percent: float = setting(80.0, "A client past this share of its monthly requests opens an alert "
-                                               "(another opens at 100 %).")
+    alert_near_percent: float = setting(80.0, "Share of a monthly limit (a client's requests, an Apify budget) "
+                                              "that opens a warning; reaching all of it opens another.")
     alert_media_failures: int = setting(5, "A source with this many failed picture downloads opens an alert.")
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -180,3 +180,58 @@ class SchemaVersion(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: int
     migrated_at: float
+
+class Alert(SQLModel, table=True):
+    """One incident: opened when a condition starts, resolved when it clears, told once each way.
+
+    At most one open alert per (kind, subject): the partial unique index makes a second
+    process's duplicate fail instead of notifying twice.
+    """
+
+    __table_args__ = (Index("ux_alert_open", "kind", "subject", unique=True,
+                            sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    subject: str
+    severity: str = "warning"
+    message: str
+    opened_at: float = Field(index=True)
+    resolved_at: float | None = None
+    opened_sent_at: float | None = None
+    resolved_sent_at: float | None = None
+    send_error: str | None = None
+
+
+class ClientWebhook(SQLModel, table=True):
+    """A URL a client registered: it gets a signed POST when one of its feeds changes or fails."""
+
+    __tablename__ = "client_webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(sa_column=Column(Integer, ForeignKey("client.id", ondelete="CASCADE"), index=True,
+                                            nullable=False))
+    url: str
+    secret: str  # whsec_…: Standard Webhooks signs with it, so it is kept, like the Apify token
+    events: list[str] = _json([])
+    active: bool = True
+    created_at: float
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One message to one client webhook, and how its delivery went (the delivery log)."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: str = Field(primary_key=True)  # msg_…, the webhook-id header: receivers de-duplicate on it
+    webhook_id: int = Field(sa_column=Column(Integer, ForeignKey("client_webhook.id", ondelete="CASCADE"),
+                                             index=True, nullable=False))
+    event_type: str
+    payload: dict[str, Any] = _json({})
+    created_at: float = Field(index=True)
+    status: str = "pending"  # pending, delivered, failed
+    attempts: int = 0
+    next_attempt_at: float | None = Field(default=None, index=True)
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: float | None = None
