@@ -181,6 +181,7 @@ class SchemaVersion(SQLModel, table=True):
     version: int
     migrated_at: float
 
+
 class Alert(SQLModel, table=True):
     """One incident: opened when a condition starts, resolved when it clears, told once each way.
 
