@@ -123,6 +123,14 @@ async def test_putting_a_name_again_keeps_one_whole_file(store: MediaStore) -> N
     assert await listed(store) == {name: len(WEBP)}
 
 
+async def test_a_stored_folder_file_is_never_rewritten(tmp_path: Path) -> None:
+    store = open_store(folder_settings(tmp_path))
+    name = media_name("kept as first written")
+    await store.put(name, WEBP, "image/webp")
+    await store.put(name, WEBP + b"re-encoded by a newer Pillow", "image/webp")
+    assert (tmp_path / "media" / name).read_bytes() == WEBP
+
+
 async def test_concurrent_puts_of_one_name_leave_one_whole_file(store: MediaStore) -> None:
     name = media_name("racing")
     await asyncio.gather(*(store.put(name, WEBP, "image/webp") for _ in range(12)))

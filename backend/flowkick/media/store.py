@@ -124,7 +124,10 @@ class FolderStore:
     @staticmethod
     def _write(target: Path, data: bytes) -> None:
         """Write beside the target, flush to disk, then rename over it: a crash or a concurrent
-        writer of the same name leaves either no file or a whole one, never a torn one."""
+        writer of the same name leaves either no file or a whole one, never a torn one. A name
+        already stored is left alone: its address was handed out, so its bytes must not change."""
+        if target.is_file():
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
         try:
