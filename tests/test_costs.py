@@ -102,7 +102,7 @@ async def test_pay_per_event_runs_are_costed_from_their_charged_events(rig: Apif
     await rig.track("youtube", "lunacafeberlin")
     await rig.refresher.run_once()
     (run,) = await rig.runs()
-    assert run.cost_usd == pytest.approx(0.001 + 0.005 * 2 * POSTS) == rig.fake.runs[0].charged_usd
+    assert run.cost_usd == pytest.approx(0.001 + 0.005 * POSTS) == rig.fake.runs[0].charged_usd
 
 
 async def test_a_failed_runs_cost_is_still_recorded_and_shared(rig: ApifyRig) -> None:

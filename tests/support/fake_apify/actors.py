@@ -242,12 +242,13 @@ def error_row(platform: str, echo: str) -> dict[str, Any]:
 
 def generate(
     world: World, platform: str, handle: str, echo: str, stamp: Stamp, pool: list[dict[str, Any]], limit: int | None,
-    since: datetime | None = None,
+    since: datetime | None = None, keep: Callable[[int], bool] = lambda index: True,
 ) -> list[dict[str, Any]]:
-    """The newest `limit` posts of an account published after `since`, built from the template
-    pool; its pinned posts first, whatever their age, as on the profile's grid."""
+    """The newest `limit` posts of an account published after `since` (those numbers `keep`
+    accepts), built from the template pool; its pinned posts first, whatever their age, as
+    on the profile's grid."""
     pinned = world.pinned(platform, handle)
-    newest_first = range(world.post_count(platform, handle) - 1, -1, -1)
+    newest_first = [i for i in range(world.post_count(platform, handle) - 1, -1, -1) if keep(i)]
     order = [i for i in newest_first if i in pinned] + [i for i in newest_first if i not in pinned]
     relative = world.dated_relatively(platform, handle)
     posts = [Post(platform, handle, echo, i, world.posted_at(platform, handle, i), i in pinned, relative) for i in order]
@@ -420,9 +421,15 @@ def _tabs(url: str) -> tuple[str, ...]:
 
 
 def _channel(world: World, handle: str, echo: str, limit: int | None, tabs: tuple[str, ...]) -> list[Any]:
+    """Every third post of a channel is a short, listed only on the shorts tab."""
     kinds = [("video" if tab in ("videos", "video") else "shorts") for tab in tabs]
     return [item for kind in kinds
-            for item in generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", kind), limit)]
+            for item in generate(world, "youtube", handle, echo, _stamp_youtube, templates("youtube", kind), limit,
+                                 keep=partial(_is_kind, kind))]
+
+
+def _is_kind(kind: str, index: int) -> bool:
+    return (index % 3 == 2) == (kind == "shorts")
 
 
 def _flatten(groups: Iterator[list[Any]]) -> list[Any]:
