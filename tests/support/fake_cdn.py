@@ -204,7 +204,11 @@ class FakeCdn:
         refusal = self._refusal(path, query.get("oh") or query.get("x-signature"), query.get("oe"),
                                 query.get("x-expires"))
         kind = None if refusal else self._take_fault(path)
-        response = _forbidden(refusal) if refusal else _image(path) if kind is None else self._fault(kind, request)
+        if refusal:
+            response = _forbidden(refusal)
+        else:  # pictures are made off the event loop, so making one never stalls other answers
+            data = await (asyncio.to_thread(huge_picture) if kind == "huge" else asyncio.to_thread(picture, path))
+            response = _image(path, data) if kind is None else self._fault(kind, request, data)
         with self._lock:
             self._hits.append(Hit(path, request.url.query, 0 if isinstance(response, _Hang) else response.status_code))
         return response
@@ -234,7 +238,8 @@ class FakeCdn:
                     del self._faults[path]
             return fault.kind
 
-    def _fault(self, kind: str, request: Request) -> Response:
+    def _fault(self, kind: str, request: Request, data: bytes) -> Response:
+        """The answer of a faulty path; `data` is its picture (the huge one for "huge")."""
         path = request.url.path
         match kind:
             case "not_found":
@@ -244,18 +249,18 @@ class FakeCdn:
             case "unavailable":
                 return _plain(503, "Service Unavailable", {"Retry-After": "1"})
             case "slow":
-                return StreamingResponse(self._drip(picture(path)), media_type="image/jpeg",
-                                         headers={**CORP, "Content-Length": str(len(picture(path)))})
+                return StreamingResponse(self._drip(data), media_type="image/jpeg",
+                                         headers={**CORP, "Content-Length": str(len(data))})
             case "hang":
                 return _Hang(self._stopping)
             case "truncated":
-                return _Truncated(picture(path))
+                return _Truncated(data)
             case "html_type":
-                return _image(path, "text/html; charset=utf-8")
+                return _image(path, data, "text/html; charset=utf-8")
             case "html_body":
                 return Response(_HTML, media_type="image/jpeg", headers=CORP)
             case "huge":
-                return Response(huge_picture(), media_type="image/jpeg", headers=CORP)
+                return Response(data, media_type="image/jpeg", headers=CORP)
             case "bomb":
                 return Response(png_bomb(), media_type="image/png", headers=CORP)
             case "endless":
@@ -326,11 +331,11 @@ def _forbidden(reason: str) -> Response:
     return _plain(403, reason)
 
 
-def _image(path: str, media_type: str | None = None) -> Response:
+def _image(path: str, data: bytes, media_type: str | None = None) -> Response:
     if path.endswith(".mp4"):
         return Response(_MP4, media_type=media_type or "video/mp4", headers=CORP)
     headers = {**CORP, "Cache-Control": "max-age=1209600, no-transform"}
-    return Response(picture(path), media_type=media_type or "image/jpeg", headers=headers)
+    return Response(data, media_type=media_type or "image/jpeg", headers=headers)
 
 
 def _style_of(path: str) -> Style:
