@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -31,7 +30,7 @@ from flowkick.database import Database
 from flowkick.media import catalog
 from flowkick.media.cleanup import Cleaned, clean
 from flowkick.media.download import DownloadError
-from flowkick.media.images import BadImage, Encoded, encode
+from flowkick.media.images import BadImage, Encoded, digest, encode
 from flowkick.media.resolve import Wanted, media_name, wanted
 from flowkick.media.store import MediaStore
 from flowkick.settings import Settings
@@ -185,17 +184,17 @@ class MediaWorker:
         return {"x": reason, "n": attempts, "t": self.clock.now() + delay}
 
     async def _store_image(self, data: bytes) -> dict[str, Any]:
-        digest = content_digest(data)
-        known = self._known.get(digest) or await self._recorded(digest)
+        address = digest(data)
+        known = self._known.get(address) or await self._recorded(address)
         if known is not None:
             return known
-        running = self._encoding.get(digest)
+        running = self._encoding.get(address)
         if running is not None:  # the same picture in another feed of this pass
             return await asyncio.shield(running)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._encoding[digest] = future
+        self._encoding[address] = future
         try:
-            record = await self._encode_and_put(digest, data)
+            record = await self._encode_and_put(address, data)
             future.set_result(record)
             return record
         except BaseException as exc:
@@ -203,51 +202,46 @@ class MediaWorker:
             future.exception()  # retrieved: waiters re-raise it, nobody else needs to
             raise
         finally:
-            del self._encoding[digest]
+            del self._encoding[address]
 
-    async def _encode_and_put(self, digest: str, data: bytes) -> dict[str, Any]:
+    async def _encode_and_put(self, address: str, data: bytes) -> dict[str, Any]:
         encoded: Encoded = await asyncio.get_running_loop().run_in_executor(self.executor, encode, data)
         names = []
         for rendition in encoded.renditions:
-            name = media_name(digest, rendition.width, rendition.format)
+            name = media_name(address, rendition.width, rendition.format)
             await self.store.put(name, rendition.data, rendition.content_type)
             names.append(name)
         sizes = sorted({(r.width, r.height) for r in encoded.renditions})
         avif = sorted(r.width for r in encoded.renditions if r.format == "avif")
         now = self.clock.now()
         await catalog.add_asset(self.db, MediaAsset(
-            digest=digest, kind="image", width=encoded.width, height=encoded.height,
+            digest=address, kind="image", width=encoded.width, height=encoded.height,
             placeholder=encoded.placeholder, files=names, bytes=sum(len(r.data) for r in encoded.renditions),
             created_at=now, last_shown_at=now))
-        record = _image_record(digest, encoded.width, encoded.height, encoded.placeholder, sizes, avif)
-        self._known[digest] = record
+        record = _image_record(address, encoded.width, encoded.height, encoded.placeholder, sizes, avif)
+        self._known[address] = record
         return record
 
-    async def _recorded(self, digest: str) -> dict[str, Any] | None:
+    async def _recorded(self, address: str) -> dict[str, Any] | None:
         """A picture another pass or process stored already, from the asset table."""
-        asset = (await catalog.assets(self.db, [digest])).get(digest)
+        asset = (await catalog.assets(self.db, [address])).get(address)
         if asset is None or asset.kind != "image":
             return None
         sizes = sorted({_size_of(name, asset) for name in asset.files})
         avif = sorted(_size_of(name, asset)[0] for name in asset.files if name.endswith(".avif"))
-        record = _image_record(digest, asset.width, asset.height, asset.placeholder, sizes, avif)
-        self._known[digest] = record
+        record = _image_record(address, asset.width, asset.height, asset.placeholder, sizes, avif)
+        self._known[address] = record
         return record
 
     async def _store_video(self, data: bytes) -> dict[str, Any]:
-        digest = content_digest(data)
-        name = media_name(digest, 0, "mp4")
+        address = digest(data)
+        name = media_name(address, 0, "mp4")
         if not await self.store.exists(name):
             await self.store.put(name, data, "video/mp4")
             now = self.clock.now()
-            await catalog.add_asset(self.db, MediaAsset(digest=digest, kind="video", files=[name], bytes=len(data),
+            await catalog.add_asset(self.db, MediaAsset(digest=address, kind="video", files=[name], bytes=len(data),
                                                         created_at=now, last_shown_at=now))
-        return {"d": digest, "v": "mp4"}
-
-
-def content_digest(data: bytes) -> str:
-    """The content address of a downloaded file: equal bytes, one stored copy."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+        return {"d": address, "v": "mp4"}
 
 
 def _image_record(digest: str, width: int, height: int, placeholder: str,
