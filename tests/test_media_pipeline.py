@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,28 @@ def _post(image: str) -> dict[str, Any]:
             "published_at": "2026-09-20T10:00:00Z", "author": {"name": "Luna", "handle": "luna",
                                                                "avatar_url": None, "url": None},
             "likes": None, "comments": None, "views": None, "shares": None, "rating": None, "reply": None}
+
+
+async def test_metrics_show_pictures_bytes_failures_and_downloads(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        text = (await api.get("/metrics")).text
+    figures = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(figures["flowkick_media_pictures"]) > 0 and float(figures["flowkick_media_bytes"]) > 0
+    assert float(figures["flowkick_media_failures"]) == 0
+    assert float(figures['flowkick_media_downloads_total{outcome="stored"}']) > 0
+
+
+async def test_the_dashboard_shows_pictures_stored_and_failing(tmp_path: Path) -> None:
+    source = ScriptedSource()
+    source.items["lunacafe.berlin"] = [_post("https://127.0.0.1:9/nothing.jpg")]
+    app = scripted_app(tmp_path, source, admin_password="pictures please", secret_key="test-secret")
+    async with running(app) as api:
+        await until(lambda: _status(api, 200))
+        await until(lambda: pictures_settled(app), attempts=3000)
+        form = await api.get("/admin/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token
+        await api.post("/admin/login", data={"csrf": token.group(1), "password": "pictures please"})
+        overview, sources = (await api.get("/admin")).text, (await api.get("/admin/sources")).text
+    assert "pictures stored" in overview and re.search(r"<b>[1-9]\d*</b> picture downloads failing", overview)
+    assert re.search(r"\d+ stored <span class=\"tag bad\">1 failed</span>", sources)

@@ -61,6 +61,7 @@ def create_app(
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
     metrics = Metrics(usage, lambda: refresher.alive)
     refresher.on_run = metrics.observe_run
+    pictures.on_download = metrics.observe_download
     alerts = Alerts(db, settings, clock, metrics=metrics)
 
     @asynccontextmanager

@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from flowkick.media import catalog as media_catalog
 from flowkick.tables import FeedCache, RefreshRun
 from flowkick.usage import UsageCounter
 
@@ -42,6 +43,8 @@ class Metrics:
                                       ["platform", "status"], buckets=RUN_BUCKETS, registry=self.registry)
         self.alerts = Counter("flowkick_alerts", "Alert notices, by kind and event (opened, recovered).",
                               ["kind", "event"], registry=self.registry)
+        self.media_downloads = Counter("flowkick_media_downloads", "Picture downloads by this process, by outcome "
+                                       "(stored, or why it failed).", ["outcome"], registry=self.registry)
         self._latency_by_route: dict[str, Histogram] = {}
         self._process = _ProcessFigures(usage, refresher_alive)
         self._database = _DatabaseFigures()
@@ -56,6 +59,9 @@ class Metrics:
 
     def observe_run(self, platform: str, status: str, seconds: float) -> None:
         self.run_duration.labels(platform, status).observe(seconds)
+
+    def observe_download(self, outcome: str) -> None:
+        self.media_downloads.labels(outcome).inc()
 
     async def render(self, session: AsyncSession, now: float) -> bytes:
         """The exposition text: the database is read first (async), then everything is written."""
@@ -102,5 +108,10 @@ async def database_figures(session: AsyncSession, now: float) -> list[Metric]:
             .group_by(RefreshRun.platform, RefreshRun.status))).all():
         runs.add_metric([platform, status], count)
         cost.add_metric([platform, status], usd)
+    pictures, picture_bytes, picture_failures = await media_catalog.totals(session)
     return [feeds, GaugeMetricFamily("flowkick_feeds_stale", "Sources whose items are past their freshness time.",
-                                     value=stale), runs, cost]
+                                     value=stale), runs, cost,
+            GaugeMetricFamily("flowkick_media_pictures", "Pictures (and videos) in the media store.", value=pictures),
+            GaugeMetricFamily("flowkick_media_bytes", "Bytes in the media store.", value=picture_bytes),
+            GaugeMetricFamily("flowkick_media_failures", "Pictures of tracked feeds whose download failed "
+                                                         "(retried later).", value=picture_failures)]

@@ -191,7 +191,7 @@ async def overview(request: Request, session: Session) -> Response:
     all_clients = await ops.list_clients(state.db)
     sources = await queries.sources(state.db)
     today = await queries.usage_by_day(state.db, day(now))
-    pictures, picture_bytes, picture_failures = await media_catalog.totals(state.db)
+    pictures, picture_bytes, picture_failures = await state.db.read(media_catalog.totals)
     return render(request, "admin/overview.html", {
         "clients": len(all_clients), "active": sum(c.active for c in all_clients),
         "sources": len(sources), "stale": sum(_stale(s, now) for s in sources),

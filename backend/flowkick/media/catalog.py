@@ -100,15 +100,12 @@ async def save(db: Database, feed: Pending, gathered: Gathered) -> bool:
     return await db.write(work)
 
 
-async def totals(db: Database) -> tuple[int, int, int]:
+async def totals(session: AsyncSession) -> tuple[int, int, int]:
     """Stored assets, their bytes, and failed downloads across every feed (admin, metrics)."""
-    async def work(session: AsyncSession) -> tuple[int, int, int]:
-        count, size = (await session.execute(
-            select(func.count(), func.coalesce(func.sum(MediaAsset.bytes), 0)).select_from(MediaAsset))).one()
-        failures = (await session.execute(select(func.coalesce(func.sum(FeedCache.media_failures), 0)))).scalar_one()
-        return int(count), int(size), int(failures)
-
-    return await db.read(work)
+    count, size = (await session.execute(
+        select(func.count(), func.coalesce(func.sum(MediaAsset.bytes), 0)).select_from(MediaAsset))).one()
+    failures = (await session.execute(select(func.coalesce(func.sum(FeedCache.media_failures), 0)))).scalar_one()
+    return int(count), int(size), int(failures)
 
 
 def _shown(media: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cachetools import LRUCache
@@ -59,7 +59,6 @@ class MediaSummary:
     feeds: int = 0
     stored: int = 0
     failed: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
 
 
 class MediaWorker:
@@ -72,6 +71,7 @@ class MediaWorker:
         self.settings = settings
         self.clock = clock
         self.on_update = on_update or (lambda ids: None)
+        self.on_download: Callable[[str], None] = lambda outcome: None  # "stored" or the failure's reason
         self.executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowkick-media")
         self._known: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=20_000)  # digest -> stored record
         self._encoding: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -155,11 +155,10 @@ class MediaWorker:
         for want, record in zip(todo, await asyncio.gather(*(self._one(w, feed.media.get(w.key)) for w in todo)),
                                 strict=True):
             media[want.key] = record
-            if record.get("d"):
-                summary.stored += 1
-            else:
-                summary.failed += 1
-                summary.errors[record["x"]] = summary.errors.get(record["x"], 0) + 1
+            outcome = "stored" if record.get("d") else record["x"]
+            summary.stored += outcome == "stored"
+            summary.failed += outcome != "stored"
+            self.on_download(outcome)
         retries = [r["t"] for r in media.values() if not r.get("d")]
         gathered = catalog.Gathered(media, len(retries), min(retries, default=None))
         if await catalog.save(self.db, feed, gathered):
