@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures: the hot read path against a bare Starlette
-# app (needs wrk: apt-get install wrk), and the Apify runs needed to refresh 1,000 sources.
+# app (needs wrk: apt-get install wrk), the Apify runs needed to refresh 1,000 sources, and what
+# collecting a source costs per month, naive beside incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh test
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"; $sudo apt-get install -y -qq wrk >/dev/null; }
 .venv/bin/python bench/read_path.py
 .venv/bin/python bench/refresh_cost.py
+.venv/bin/python bench/collection_cost.py
