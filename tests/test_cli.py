@@ -58,6 +58,14 @@ def test_refresh_shows_progress_and_a_summary(tmp_path: Path) -> None:
     assert re.search(r"runs: 2\s+items: 72\s+errors: 0", result.stdout)
 
 
+def test_refresh_stores_the_pictures_of_what_it_fetched(tmp_path: Path) -> None:
+    run(tmp_path, "clients", "add", "Luna", "--instagram", "a")
+    result = run(tmp_path, "refresh")
+    stored = re.search(r"pictures: (\d+) stored, 0 failed", result.stdout)
+    assert stored and int(stored.group(1)) > 0
+    assert list((tmp_path / "media").rglob("*.webp"))
+
+
 def test_refresh_can_be_limited_to_one_platform(tmp_path: Path) -> None:
     run(tmp_path, "clients", "add", "Luna", "--instagram", "a", "--youtube", "c")
     assert "runs: 1" in run(tmp_path, "refresh", "--platform", "youtube").stdout

@@ -138,7 +138,7 @@ def _clients_remove(args: argparse.Namespace) -> None:
 
 
 def _refresh(args: argparse.Namespace) -> None:
-    from flowkick.app import default_sources
+    from flowkick.app import default_media, default_sources
     from flowkick.refresher import Refresher
 
     settings = Settings.from_env()
@@ -148,12 +148,35 @@ def _refresh(args: argparse.Namespace) -> None:
     async def work(db: Database) -> Any:
         refresher = Refresher(db, default_sources(settings, clock), settings, clock)
         await refresher.recover()
-        return await refresher.run_once(args.platform, progress=bar.update)
+        summary = await refresher.run_once(args.platform, progress=bar.update)
+        return summary, await _gather_pictures(default_media(settings, db, clock))
 
-    summary = _with_db(work, settings)
+    summary, pictures = _with_db(work, settings)
     bar.finish()
     print(f"runs: {summary.runs}  items: {summary.items}  errors: {summary.errors}  "
-          f"skipped: {summary.skipped}  cost: ${summary.cost_usd:.4f}")
+          f"skipped: {summary.skipped}  cost: ${summary.cost_usd:.4f}  "
+          f"pictures: {pictures.stored} stored, {pictures.failed} failed")
+
+
+async def _gather_pictures(media: Any) -> Any:
+    """Store the pictures of every feed the refresh changed (and any still waiting), then stop.
+
+    Each pass takes a batch of feeds; a feed whose items change meanwhile comes back, so the
+    passes are bounded rather than repeated until none is left.
+    """
+    from flowkick.media.worker import MediaSummary
+
+    total = MediaSummary()
+    try:
+        for _ in range(1000):
+            done = await media.run_once()
+            total.feeds, total.stored, total.failed = (total.feeds + done.feeds, total.stored + done.stored,
+                                                       total.failed + done.failed)
+            if not done.feeds:
+                break
+    finally:
+        await media.stop()
+    return total
 
 
 def _settings(args: argparse.Namespace) -> None:
