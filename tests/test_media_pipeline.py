@@ -220,3 +220,12 @@ async def test_the_dashboard_shows_pictures_stored_and_failing(tmp_path: Path) -
         overview, sources = (await api.get("/admin")).text, (await api.get("/admin/sources")).text
     assert "pictures stored" in overview and re.search(r"<b>[1-9]\d*</b> picture downloads failing", overview)
     assert re.search(r"\d+ stored <span class=\"tag bad\">1 failed</span>", sources)
+
+
+async def test_avatars_are_stored_small_and_offered_for_every_screen_density(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        profile = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()["profile"]
+        html = (await api.get("/embed/instagram", params=PARAMS)).text
+    assert [s["width"] for s in profile["avatar"]["sizes"]] == [48, 96, 160]
+    assert profile["avatar_url"] == profile["avatar"]["sizes"][-1]["webp"]
+    assert re.search(r'class="fk-avatar" src="[^"]+-160\.webp" srcset="[^"]+-48\.webp 48w, [^"]+ sizes="36px"', html)

@@ -291,7 +291,7 @@ class _Context:
             "title": title, "text": text,
             "image": self.url(item.get("image")),
             "width": width, "height": height,
-            "srcset": self._srcsets(picture.get("sizes")),
+            "srcset": self.srcsets(picture.get("sizes")),
             "sizes": self._sizes(),
             "placeholder": _placeholder(picture.get("placeholder")),
             "eager": eager,
@@ -300,14 +300,15 @@ class _Context:
             "multi": item.get("type") == "carousel",
             "date": self.date(item.get("published_at")),
             "author": {"name": _text(author.get("name")) or _text(author.get("handle")),
-                       "avatar": self.url(author.get("avatar_url"))},
+                       "avatar": self.url(author.get("avatar_url")),
+                       "avatar_srcset": self.srcsets(_sizes_of(author.get("avatar"))).get("webp")},
             "rating": max(0, min(5, int(round(rating)))) if rating is not None else None,
             "stats": self._stats(item),
             "reply": {"text": _text(reply.get("text")), "date": self.date(reply.get("published_at"))}
             if reply and _text(reply.get("text")) else None,
         }
 
-    def _srcsets(self, sizes: Any) -> dict[str, str]:
+    def srcsets(self, sizes: Any) -> dict[str, str]:
         """`srcset` lists per format ("avif", "webp") from a stored picture's sizes."""
         sets: dict[str, list[str]] = {"avif": [], "webp": []}
         for size in sizes if isinstance(sizes, list) else []:
@@ -343,6 +344,10 @@ def _first_media(item: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
+def _sizes_of(picture: Any) -> Any:
+    return picture.get("sizes") if isinstance(picture, Mapping) else None
+
+
 def _placeholder(value: Any) -> str | None:
     """A placeholder colour goes into a style attribute: only #rrggbb passes."""
     return value if isinstance(value, str) and _PLACEHOLDER_RE.fullmatch(value) else None
@@ -375,6 +380,7 @@ def _profile_view(profile: Mapping[str, Any], platform: str | None, context: _Co
         "handle": _text(profile.get("handle")),
         "url": context.url(profile.get("url")),
         "avatar": context.url(profile.get("avatar_url")),
+        "avatar_srcset": context.srcsets(_sizes_of(profile.get("avatar"))).get("webp"),
         "platform": platform or "", "platform_label": label,
         "view_label": context.label("view_profile", platform=label),
         "followers": context.label("followers", count=i18n.compact_number(followers, context.lang))

@@ -36,6 +36,7 @@ _SIGNING_PREFIXES = ("_nc_", "x-signature-")
 _PLACEHOLDER_RE = re.compile(r"#[0-9a-f]{6}")
 IMAGE_WIDTH = 640  # the width `image` points at; `picture.sizes` lists every width for a srcset
 AVATAR_WIDTH = 160
+AVATAR_WIDTHS = (48, 96, 160)  # avatars show at 32-36 CSS pixels: sharp at 1x to 3x, never oversized
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Wanted:
 
     key: str
     url: str
-    kind: str  # image | video
+    kind: str  # image | avatar (stored in small widths only) | video
 
 
 def origin_key(url: str) -> str:
@@ -70,16 +71,16 @@ def wanted(items: Iterable[Item], profile: Profile, *, videos: bool) -> dict[str
     found: dict[str, Wanted] = {}
 
     def add(url: object, kind: str = "image") -> None:
-        if isinstance(url, str) and url and (kind == "image" or videos):
+        if isinstance(url, str) and url and (kind != "video" or videos):
             key = origin_key(url)
             found.setdefault(key, Wanted(key, url, kind))
 
-    add(profile.get("avatar_url"))
+    add(profile.get("avatar_url"), "avatar")
     for item in items:
         add(item.get("image"))
         for entry in _entries(item.get("media")):
             add(entry.get("url"), "video" if entry.get("type") == "video" else "image")
-        add(_mapping(item.get("author")).get("avatar_url"))
+        add(_mapping(item.get("author")).get("avatar_url"), "avatar")
     return found
 
 
@@ -106,8 +107,11 @@ class _Pictures:
         return out
 
     def avatar_of(self, owner: Mapping[str, Any]) -> dict[str, Any]:
+        """An author or profile with its avatar ours: `avatar_url`, and `avatar` with every size."""
+        if "avatar_url" not in owner:
+            return dict(owner)
         picture = self.picture(owner.get("avatar_url"), AVATAR_WIDTH)
-        return {**owner, "avatar_url": picture["url"] if picture else None} if "avatar_url" in owner else dict(owner)
+        return {**owner, "avatar_url": picture["url"] if picture else None, "avatar": picture}
 
     def entry(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """A media entry with our copy: sizes and placeholder for a picture, our file for a video."""

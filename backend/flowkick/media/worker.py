@@ -30,8 +30,8 @@ from flowkick.database import Database
 from flowkick.media import catalog
 from flowkick.media.cleanup import Cleaned, clean
 from flowkick.media.download import DownloadError
-from flowkick.media.images import BadImage, Encoded, digest, encode
-from flowkick.media.resolve import Wanted, media_name, wanted
+from flowkick.media.images import WIDTHS, BadImage, Encoded, digest, encode
+from flowkick.media.resolve import AVATAR_WIDTHS, Wanted, media_name, wanted
 from flowkick.media.store import MediaStore
 from flowkick.settings import Settings
 from flowkick.tables import MediaAsset
@@ -170,7 +170,9 @@ class MediaWorker:
         video = want.kind == "video"
         try:
             data = await self.fetcher.fetch(want.url, max_bytes=self.settings.media_video_max_bytes if video else None)
-            return await (self._store_video(data) if video else self._store_image(data))
+            if video:
+                return await self._store_video(data)
+            return await self._store_image(data, AVATAR_WIDTHS if want.kind == "avatar" else WIDTHS)
         except DownloadError as exc:
             delay = (min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1)) if exc.retryable
                      else REFUSED_RETRY_SECONDS)
@@ -182,7 +184,8 @@ class MediaWorker:
         log.info("media download failed: %s", reason)
         return {"x": reason, "n": attempts, "t": self.clock.now() + delay}
 
-    async def _store_image(self, data: bytes) -> dict[str, Any]:
+    async def _store_image(self, data: bytes, widths: tuple[int, ...]) -> dict[str, Any]:
+        """Encode and store a picture, unless it is stored already (by any feed, in any widths)."""
         address = digest(data)
         known = self._known.get(address) or await self._recorded(address)
         if known is not None:
@@ -193,7 +196,7 @@ class MediaWorker:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._encoding[address] = future
         try:
-            record = await self._encode_and_put(address, data)
+            record = await self._encode_and_put(address, data, widths)
             future.set_result(record)
             return record
         except BaseException as exc:
@@ -203,8 +206,8 @@ class MediaWorker:
         finally:
             del self._encoding[address]
 
-    async def _encode_and_put(self, address: str, data: bytes) -> dict[str, Any]:
-        encoded: Encoded = await asyncio.get_running_loop().run_in_executor(self.executor, encode, data)
+    async def _encode_and_put(self, address: str, data: bytes, widths: tuple[int, ...]) -> dict[str, Any]:
+        encoded: Encoded = await asyncio.get_running_loop().run_in_executor(self.executor, encode, data, widths)
         names = []
         for rendition in encoded.renditions:
             name = media_name(address, rendition.width, rendition.format)
