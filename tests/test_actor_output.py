@@ -21,22 +21,9 @@ from hypothesis import strategies as st
 
 from flowkick.platforms import PLATFORMS
 from flowkick.sources import Item
-from flowkick.sources.actor_output import (
-    NO_ITEMS,
-    ActorSpec,
-    as_id,
-    as_int,
-    as_rating,
-    as_text,
-    new_item,
-    parse_time,
-    path_handle,
-    profile_fields,
-    require_batch,
-    row_error,
-    safe_url,
-)
+from flowkick.sources.actor_output import NO_ITEMS, ActorSpec, new_item, profile_fields, require_batch, row_error
 from flowkick.sources.actors import ACTORS
+from flowkick.sources.readers import as_id, as_int, as_rating, as_text, parse_time, path_handle, safe_url
 from tests.support.samples import SAMPLES
 
 TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")

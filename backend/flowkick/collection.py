@@ -30,8 +30,9 @@ from datetime import UTC, datetime
 from flowkick.feeds import content_hash
 from flowkick.settings import Settings
 from flowkick.sources import HandleResult, Item
-from flowkick.sources.actor_output import NO_ITEMS, newest_first, parse_time
+from flowkick.sources.actor_output import NO_ITEMS, newest_first
 from flowkick.sources.actors import ACTORS
+from flowkick.sources.readers import parse_time
 from flowkick.tables import FeedCache
 
 # Items a platform lists a little after their publication time still fall in the window.

@@ -23,22 +23,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flowkick.sources import Item, Profile
-from flowkick.sources.actor_output import (
-    ActorSpec,
-    account,
-    as_dict,
-    as_id,
-    as_list,
-    as_text,
-    first_time,
-    first_url,
-    media_entry,
-    new_item,
-    profile_fields,
-    require_batch,
-    safe_url,
-    since_text,
-)
+from flowkick.sources.actor_output import ActorSpec, account, media_entry, new_item, profile_fields, require_batch
+from flowkick.sources.readers import as_dict, as_id, as_list, as_text, first_time, first_url, safe_url, since_text
 
 _VIDEO_PATHS = ("/reel/", "/videos/")
 _ID_PAGE = "p"  # facebook.com/p/<Name>-<id>/

@@ -19,22 +19,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from flowkick.sources import Item, Profile
-from flowkick.sources.actor_output import (
-    ActorSpec,
-    account,
-    as_id,
-    as_list,
-    as_rating,
-    as_text,
-    first,
-    media_entry,
-    new_item,
-    parse_time,
-    profile_fields,
-    require_batch,
-    safe_url,
-    since_text,
-)
+from flowkick.sources.actor_output import ActorSpec, account, media_entry, new_item, profile_fields, require_batch
+from flowkick.sources.readers import as_id, as_list, as_rating, as_text, first, parse_time, safe_url, since_text
 
 _PLACE_MARKER = "place_id:"
 

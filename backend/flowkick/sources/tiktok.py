@@ -21,19 +21,12 @@ from flowkick.sources.actor_output import (
     PINNED_MAX,
     ActorSpec,
     account,
-    as_dict,
-    as_id,
-    as_list,
-    first_time,
-    first_url,
-    get,
     media_entry,
     new_item,
-    path_handle,
     profile_fields,
     require_batch,
-    since_text,
 )
+from flowkick.sources.readers import as_dict, as_id, as_list, first_time, first_url, get, path_handle, since_text
 
 
 class TikTokActor(ActorSpec):

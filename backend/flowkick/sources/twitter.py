@@ -16,23 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from flowkick.sources import Item, Profile
-from flowkick.sources.actor_output import (
-    ActorSpec,
-    account,
-    as_dict,
-    as_id,
-    as_int,
-    as_list,
-    as_text,
-    first,
-    first_url,
-    get,
-    media_entry,
-    new_item,
-    profile_fields,
-    require_batch,
-    since_text,
-)
+from flowkick.sources.actor_output import ActorSpec, account, media_entry, new_item, profile_fields, require_batch
+from flowkick.sources.readers import as_dict, as_id, as_int, as_list, as_text, first, first_url, get, since_text
 
 _VIDEO_TYPES = ("video", "animated_gif")
 MIN_PER_QUERY = 50

@@ -19,16 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from flowkick.sources import Item, Profile
-from flowkick.sources.actor_output import (
-    ActorSpec,
-    account,
-    as_id,
-    new_item,
-    path_handle,
-    profile_fields,
-    relative_time,
-    require_batch,
-)
+from flowkick.sources.actor_output import ActorSpec, account, new_item, profile_fields, require_batch
+from flowkick.sources.readers import as_id, path_handle, relative_time
 
 _TABS = ("videos", "shorts")
 # Newest rows per tab an incremental run reads: a café channel rarely posts twice within
