@@ -96,6 +96,7 @@ async def simulate(fake: FakeApify, folder: Path, platform: str, count: int, day
     fake.reset()
     fake.settings.run_duration = 0.002
     fake.world.default_post_count = HISTORY
+    fake.world.post_interval = timedelta(seconds=WEEK / POSTS_PER_WEEK.get(platform, CAFE_POSTS_PER_WEEK))
     clock = SimClock(START)
     settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{folder / f'{platform}-{naive}.db'}",
                                  apify_token=fake.token, apify_api_url=fake.url, apify_poll_seconds=0.005,
@@ -110,16 +111,15 @@ async def simulate(fake: FakeApify, folder: Path, platform: str, count: int, day
         refresher = Refresher(db, default_sources(settings, clock), settings, clock, rng=random.Random(1))
         rng = random.Random(platform)
         posts = sorted((moment, name) for name in names for moment in arrivals(rng, platform, days))
-        await run_month(fake, db, refresher, clock, posts, START + days * 86400)
+        await run_month(fake, db, refresher, clock, platform, posts, START + days * 86400)
         return await tally(fake, db, count, days)
     finally:
         await db.close()
 
 
-async def run_month(fake: FakeApify, db: Database, refresher: Refresher, clock: SimClock,
+async def run_month(fake: FakeApify, db: Database, refresher: Refresher, clock: SimClock, platform: str,
                     posts: list[tuple[float, str]], end: float) -> None:
     """Step from event to event: a post going up, a source coming due; refresh what is due."""
-    platform = next(iter(refresher.sources))
     ahead = refresher.settings.refresh_ahead_seconds
     while clock.value < end:
         while posts and posts[0][0] <= clock.value:

@@ -41,8 +41,11 @@ class World:
                  clock: Callable[[], datetime] | None = None) -> None:
         self.base_time = base_time
         self.default_post_count = default_post_count
+        self.post_interval = POST_INTERVAL
+        """Time between two of an account's posts before `base_time` (jittered)."""
         self.clock = clock or (lambda: datetime.now(UTC))
         """When `publish` happens: the wall clock, or a benchmark's simulated one."""
+        self._initial = (default_post_count, self.clock)
         self._lock = threading.Lock()
         self._removed: set[tuple[str, str]] = set()
         self._counts: dict[tuple[str, str], int] = {}
@@ -110,9 +113,9 @@ class World:
             published = self._published.get((platform, key, index))
         if published is not None:
             return published
-        anchor = self.base_time - POST_INTERVAL * (self.default_post_count - 1)
+        anchor = self.base_time - self.post_interval * (self.default_post_count - 1)
         jitter = timedelta(minutes=seed(platform, key) % 180 + seed(platform, key, index) % 50)
-        return (anchor + POST_INTERVAL * index - jitter).replace(microsecond=0)
+        return (anchor + self.post_interval * index - jitter).replace(microsecond=0)
 
     def pin(self, platform: str, handle: str, index: int) -> None:
         """The account pins post number `index` (0 = oldest): it now comes first in the actor's output."""
@@ -143,6 +146,8 @@ class World:
 
     def reset(self) -> None:
         """Forget every change a test made."""
+        self.default_post_count, self.clock = self._initial
+        self.post_interval = POST_INTERVAL
         with self._lock:
             self._removed.clear()
             self._counts.clear()
