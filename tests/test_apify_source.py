@@ -145,3 +145,14 @@ async def test_refresh_command_fetches_through_apify_and_reports_runs_items_and_
     assert re.search(rf"runs: 2 +items: {3 * POSTS} +errors: 0 +skipped: 0 +cost: \${cost:.4f}", done.stdout.decode())
     assert "Instagram" in done.stderr.decode() and "2/2 handles" in done.stderr.decode()
     assert (await rig.feed("google_reviews", "ChIJLunaCafeBerlin01")).item_count == POSTS
+
+
+async def test_the_whole_dataset_is_read_so_a_handle_whose_rows_come_last_loses_nothing(
+        tmp_path: Path, fake_apify: FakeApify) -> None:
+    luna, sol = fake_apify.make_items("instagram", "lunacafe.berlin", 12), fake_apify.make_items("instagram", "panaderia.sol", 3)
+    fake_apify.plan_runs(items=luna + sol)  # more rows than the run's maxItems of 2 × (2 + 3)
+    async with apify_rig(tmp_path, fake_apify, items_per_source=2) as rig:
+        await rig.track("instagram", "lunacafe.berlin", "panaderia.sol")
+        await rig.refresher.run_once()
+        sol_row, (run,) = await rig.feed("instagram", "panaderia.sol"), await rig.runs()
+    assert (sol_row.item_count, run.charged) == (2, 10)  # charged no more than maxItems
