@@ -18,8 +18,10 @@ from flowkick import openapi
 from flowkick.access import AccessLog
 from flowkick.admin import alerts as admin_alerts
 from flowkick.admin import routes as admin
+from flowkick.admin import webhooks as admin_webhooks
 from flowkick.alerts import Alerts
 from flowkick.answers import RepeatAnswers
+from flowkick.client_webhooks import ClientWebhooks
 from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import Clock, SystemClock
 from flowkick.database import Database
@@ -52,12 +54,13 @@ def create_app(
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     usage = UsageCounter(db, clock)
+    client_hooks = ClientWebhooks(db, settings, clock)
     refresher = Refresher(db, sources if sources is not None else default_sources(settings, clock), settings, clock,
                           rng=rng)
     pictures = default_media(settings, db, clock)
     reader = Reader(db, settings, clock, refresher, usage, pictures.store.url)
     pictures.on_update = reader.forget_feeds
-    refresher.on_update = lambda ids: _each(list(ids), reader.forget_feeds, pictures.notify)
+    refresher.on_update = lambda ids: _each(list(ids), reader.forget_feeds, pictures.notify, client_hooks.notice)
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
     metrics = Metrics(usage, lambda: refresher.alive)
     refresher.on_run = metrics.observe_run
@@ -73,6 +76,7 @@ def create_app(
             await remove_demo_client(db)
         refresher.start()
         alerts.start()
+        client_hooks.start()
         pictures.start()
         usage.start(settings.usage_flush_seconds)
         gc.freeze()  # start-up objects live forever: keep the collector from rescanning them per request
@@ -80,6 +84,7 @@ def create_app(
             yield
         finally:
             await alerts.stop()
+            await client_hooks.stop()
             await refresher.stop()
             await pictures.stop()
             await usage.stop()
@@ -87,7 +92,7 @@ def create_app(
 
     app = Starlette(
         routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
-                *webhooks.routes, *admin.routes, *admin_alerts.routes, *media.routes],
+                *webhooks.routes, *admin.routes, *admin_alerts.routes, *admin_webhooks.routes, *media.routes],
         middleware=[Middleware(AccessLog, metrics=metrics), Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
@@ -95,7 +100,7 @@ def create_app(
     app.state.settings, app.state.clock, app.state.db = settings, clock, db
     app.state.media, app.state.media_store = pictures, pictures.store
     app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
-    app.state.metrics, app.state.alerts = metrics, alerts
+    app.state.metrics, app.state.alerts, app.state.client_webhooks = metrics, alerts, client_hooks
     return app
 
 

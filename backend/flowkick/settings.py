@@ -116,6 +116,8 @@ class Settings:
     alert_near_percent: float = setting(80.0, "Share of a monthly limit (a client's requests, an Apify budget) "
                                               "that opens a warning; reaching all of it opens another.")
     alert_media_failures: int = setting(5, "A source with this many failed picture downloads opens an alert.")
+    webhooks_allow_private_hosts: int = setting(0, "1 lets client webhooks call private and loopback addresses "
+                                                   "(tests only: their receivers run on 127.0.0.1).")
 
     @property
     def demo_mode(self) -> bool:

@@ -219,6 +219,20 @@ class ClientWebhook(SQLModel, table=True):
     created_at: float
 
 
+class WebhookBaseline(SQLModel, table=True):
+    """What client webhooks last heard about a source: its item ids and its failure count.
+
+    A refresh that stores items not listed here is "feed.updated"; a failure count above
+    this one is "feed.failed". Kept in the database, so a restart announces nothing twice.
+    """
+
+    __tablename__ = "webhook_baseline"
+
+    source_id: int = Field(sa_column=Column(Integer, ForeignKey("source.id", ondelete="CASCADE"), primary_key=True))
+    item_ids: list[str] = _json([])
+    error_count: int = 0
+
+
 class WebhookDelivery(SQLModel, table=True):
     """One message to one client webhook, and how its delivery went (the delivery log)."""
 

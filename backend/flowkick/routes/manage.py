@@ -7,6 +7,10 @@
     GET    /api/v1/usage                        this month against the plan, requests per day, and the
                                                 month's Apify cost share and budget hold
     POST   /api/v1/items/{id}/hide|unhide|pin|unpin   moderation of one item of the client's feeds
+    GET    /api/v1/webhooks                     the client's webhooks (see flowkick.client_webhooks)
+    POST   /api/v1/webhooks                     {"url", "events"?}: register one; its secret is shown once
+    DELETE /api/v1/webhooks/{id}                remove one
+    GET    /api/v1/webhooks/{id}/deliveries     its delivery log, newest first
 
 Every lookup is scoped by the key's client id, so another client's sources and items
 answer 404 exactly like ones that do not exist.
@@ -22,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from flowkick import client_webhooks as hooks
 from flowkick.admin.queries import usage_by_day
 from flowkick.clients import (
     InvalidHandle,
@@ -135,6 +140,37 @@ async def _apify_month(request: Request, client_id: int, now: float) -> dict[str
             "refresh_held": budget.exhausted or client_id in budget.held_clients}
 
 
+async def list_webhooks(request: Request) -> Response:
+    client = await owner(request)
+    return _json({"webhooks": [hooks.public(h) for h in await hooks.client_webhooks(request.app.state.db, client.id)]})
+
+
+async def add_webhook(request: Request) -> Response:
+    client = await owner(request)
+    body, state = await _body(request), request.app.state
+    try:
+        url = hooks.check_url(str(body.get("url", "")), bool(state.settings.webhooks_allow_private_hosts))
+        hook = await hooks.register(state.db, client.id, url, hooks.check_events(body.get("events")), state.clock.now())
+    except hooks.InvalidWebhook as exc:
+        raise BadParameter(str(exc), code="bad_webhook") from exc
+    return _json({"webhook": hooks.public(hook), "secret": hook.secret}, status=201)
+
+
+async def remove_webhook(request: Request) -> Response:
+    client = await owner(request)
+    if not await hooks.remove(request.app.state.db, request.path_params["webhook_id"], client.id):
+        raise NotFound("this client has no such webhook", code="webhook_not_found")
+    return Response(status_code=204)
+
+
+async def webhook_deliveries(request: Request) -> Response:
+    client = await owner(request)
+    webhook_id, db = request.path_params["webhook_id"], request.app.state.db
+    if not any(h.id == webhook_id for h in await hooks.client_webhooks(db, client.id)):
+        raise NotFound("this client has no such webhook", code="webhook_not_found")
+    return _json({"deliveries": [hooks.delivery_json(d) for d in await hooks.delivery_log(db, webhook_id)]})
+
+
 def _source(s: TrackedSource) -> dict[str, Any]:
     return {"id": s.id, "platform": s.platform, "handle": s.handle, "status": s.status, "item_count": s.item_count,
             "fetched_at": iso(s.fetched_at), "expires_at": iso(s.expires_at), "last_error": s.last_error,
@@ -166,4 +202,8 @@ routes: list[BaseRoute] = [
     Route("/api/v1/sources/{source_id:int}", remove_source, methods=["DELETE"]),
     Route("/api/v1/usage", usage, methods=["GET"]),
     Route("/api/v1/items/{item_id:path}/{action}", moderate_item, methods=["POST"]),
+    Route("/api/v1/webhooks", list_webhooks, methods=["GET"]),
+    Route("/api/v1/webhooks", add_webhook, methods=["POST"]),
+    Route("/api/v1/webhooks/{webhook_id:int}", remove_webhook, methods=["DELETE"]),
+    Route("/api/v1/webhooks/{webhook_id:int}/deliveries", webhook_deliveries, methods=["GET"]),
 ]
