@@ -29,7 +29,7 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_feed_envelope_has_the_documented_fields(api: httpx.AsyncClient) -> None:
     body = (await api.get("/api/v1/social/instagram", params={"api_key": "pk_demo"})).json()
-    assert set(body) == {"platform", "handle", "profile", "status", "stale", "fetched_at", "expires_at", "items"}
+    assert set(body) == {"platform", "handle", "profile", "status", "stale", "fetched_at", "expires_at", "items", "next"}
     assert (body["platform"], body["handle"], body["status"], body["stale"]) == ("instagram", "lunacafe.berlin", "ok", False)
     assert body["fetched_at"].endswith("Z") and body["expires_at"] > body["fetched_at"]
     assert body["profile"]["name"] == "Luna Café Berlin"

@@ -32,6 +32,9 @@ LABELS: dict[str, dict[str, str]] = {
         "comments": "{count} comments",
         "views": "{count} views",
         "feed": "Social feed",
+        "close": "Close",
+        "load_more": "Load more",
+        "read_more": "Read more",
     },
     "es": {
         "view_profile": "Ver en {platform}",
@@ -50,6 +53,9 @@ LABELS: dict[str, dict[str, str]] = {
         "comments": "{count} comentarios",
         "views": "{count} visualizaciones",
         "feed": "Feed social",
+        "close": "Cerrar",
+        "load_more": "Cargar más",
+        "read_more": "Leer más",
     },
     "de": {
         "view_profile": "Auf {platform} ansehen",
@@ -68,6 +74,9 @@ LABELS: dict[str, dict[str, str]] = {
         "comments": "{count} Kommentare",
         "views": "{count} Aufrufe",
         "feed": "Social-Media-Feed",
+        "close": "Schließen",
+        "load_more": "Mehr laden",
+        "read_more": "Weiterlesen",
     },
     "fr": {
         "view_profile": "Voir sur {platform}",
@@ -86,6 +95,9 @@ LABELS: dict[str, dict[str, str]] = {
         "comments": "{count} commentaires",
         "views": "{count} vues",
         "feed": "Fil social",
+        "close": "Fermer",
+        "load_more": "Charger plus",
+        "read_more": "Lire la suite",
     },
     "pt": {
         "view_profile": "Ver no {platform}",
@@ -104,6 +116,9 @@ LABELS: dict[str, dict[str, str]] = {
         "comments": "{count} comentários",
         "views": "{count} visualizações",
         "feed": "Feed social",
+        "close": "Fechar",
+        "load_more": "Carregar mais",
+        "read_more": "Ler mais",
     },
 }
 

@@ -49,6 +49,7 @@ _FEED_PARAMS = [
     _query("handle", "Needed only when the client tracks several accounts on the platform", {"type": "string"}),
     _query("limit", "Items to return", {"type": "integer", "minimum": 1, "maximum": 50, "default": 12}),
     _query("min_rating", "Reviews below this rating are left out", {"type": "integer", "minimum": 1, "maximum": 5}),
+    _query("cursor", "The `next` of the previous page: the items after it", {"type": "string"}),
 ]
 
 _ITEM = {"type": "object", "required": ["id", "platform", "type", "url"], "properties": {
@@ -66,7 +67,8 @@ _FEED = {"type": "object", "properties": {
     "status": {"type": "string", "enum": ["ok", "pending", "error"]}, "stale": {"type": "boolean"},
     "fetched_at": {"type": ["string", "null"], "format": "date-time"},
     "expires_at": {"type": ["string", "null"], "format": "date-time"},
-    "items": {"type": "array", "items": _ref("Item")}}}
+    "items": {"type": "array", "items": _ref("Item")},
+    "next": {"type": ["string", "null"], "description": "Cursor of the next page (pass as `cursor`), null at the end"}}}
 
 _SOURCE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "platform": {"type": "string"}, "handle": {"type": "string"},
@@ -95,35 +97,6 @@ def _moderation(action: str) -> dict[str, Any]:
                      "security": _SECRET,
                      "parameters": [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                      "responses": {"200": _json({"type": "object"}, "Done"), **_errors("401", "403", "404", "429")}}}
-
-
-_WEBHOOK_ID = [{"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-_WEBHOOK = {"type": "object", "properties": {"id": {"type": "integer"}, "url": {"type": "string"},
-                                             "events": {"type": "array", "items": {"type": "string"}},
-                                             "active": {"type": "boolean"}, "created_at": {"type": "string"}}}
-_WEBHOOK_PATHS = {
-    "/api/v1/webhooks": {
-        "get": {"summary": "The client's webhooks", "tags": ["webhooks"], "security": _SECRET,
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "webhooks": {"type": "array", "items": _WEBHOOK}}}, "Webhooks"), **_errors("401", "403", "429")}},
-        "post": {"summary": "Register a URL for signed POSTs (Standard Webhooks) on feed.updated and feed.failed",
-                 "tags": ["webhooks"], "security": _SECRET,
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["url"],
-                     "properties": {"url": {"type": "string"}, "events": {"type": "array", "items": {
-                         "type": "string", "enum": ["feed.updated", "feed.failed"]}}}}}}},
-                 "responses": {"201": _json({"type": "object", "properties": {
-                     "webhook": _WEBHOOK, "secret": {"type": "string", "description": "whsec_…, shown only here"}}},
-                     "Registered"), **_errors("400", "401", "403", "429")}},
-    },
-    "/api/v1/webhooks/{webhook_id}": {"delete": {
-        "summary": "Remove a webhook", "tags": ["webhooks"], "security": _SECRET, "parameters": _WEBHOOK_ID,
-        "responses": {"204": {"description": "Removed"}, **_errors("401", "403", "404", "429")}}},
-    "/api/v1/webhooks/{webhook_id}/deliveries": {"get": {
-        "summary": "The webhook's delivery log, newest first", "tags": ["webhooks"], "security": _SECRET,
-        "parameters": _WEBHOOK_ID,
-        "responses": {"200": _json({"type": "object"}, "Deliveries"), **_errors("401", "403", "404", "429")}}},
-}
 
 
 @cache
@@ -165,7 +138,6 @@ def document() -> dict[str, Any]:
                 "security": _SECRET, "responses": {"200": _json({"type": "object"}, "Usage"),
                                                    **_errors("401", "403", "429")}}},
             **{f"/api/v1/items/{{item_id}}/{a}": _moderation(a) for a in ("hide", "unhide", "pin", "unpin")},
-            **_WEBHOOK_PATHS,
         },
         "components": {
             "schemas": {"Item": _ITEM, "Feed": _FEED, "Source": _SOURCE, "Error": _ERROR},

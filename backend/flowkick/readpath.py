@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 from starlette.requests import Request
 
-from flowkick import keys, moderation, origins
+from flowkick import keys, moderation, origins, pagination
 from flowkick.answers import Answers
 from flowkick.clock import Clock, iso
 from flowkick.database import Database
@@ -73,6 +73,7 @@ class FeedParams:
     limit: int
     min_rating: int | None
     handle: str | None
+    cursor: str | None = None
 
 
 @dataclass
@@ -143,10 +144,10 @@ class Reader:
             return FeedView(
                 client=client,
                 status_code=202 if pending else 200,
-                cache_key=(tracked.source_id, snapshot.version, stale, params.limit, rules, base),
+                cache_key=(tracked.source_id, snapshot.version, stale, params.limit, params.cursor, rules, base),
                 retry_after=PENDING_RETRY_AFTER if pending else None,
                 max_age=self._max_age(snapshot, now),
-                build=lambda: _envelope(tracked, snapshot, stale, params.limit, rules, base),
+                build=lambda: _envelope(tracked, snapshot, stale, params, rules, base),
                 quota=quota,
                 **self._reuse(client, [snapshot], now),
             )
@@ -170,7 +171,7 @@ class Reader:
             return FeedView(
                 client=client,
                 status_code=202 if pending else 200,
-                cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit, base),
+                cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit, params.cursor, base),
                 retry_after=PENDING_RETRY_AFTER if pending else None,
                 max_age=min(self._max_age(s, now) for _, s in parts),
                 build=lambda: _wall(platforms, parts, rules, stales, params, base),
@@ -287,6 +288,7 @@ def feed_params(request: Request) -> FeedParams:
         limit=_int_param(query.get("limit"), "limit", 1, MAX_LIMIT, DEFAULT_LIMIT),
         min_rating=_int_param(query.get("min_rating"), "min_rating", 1, 5, None),
         handle=handle if handle is None else _handle_param(handle),
+        cursor=pagination.checked(query.get("cursor")),
     )
 
 
@@ -343,9 +345,9 @@ def _rules(client: ClientView, tracked: Tracked, min_rating: int | None) -> mode
                             min_rating=_max_optional(min_rating, tracked.min_rating, client.min_rating))
 
 
-def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, limit: int, rules: moderation.Rules,
+def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, params: FeedParams, rules: moderation.Rules,
               base: str) -> dict[str, Any]:
-    items = moderation.visible(snapshot.items, rules)[:limit]
+    page = pagination.page(moderation.visible(snapshot.items, rules), rules.pinned, params.limit, params.cursor)
     return {
         "platform": tracked.platform,
         "handle": tracked.handle,
@@ -354,7 +356,8 @@ def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, limit: int,
         "stale": stale,
         "fetched_at": iso(snapshot.fetched_at),
         "expires_at": iso(snapshot.expires_at),
-        "items": _absolute(items, base),
+        "items": _absolute(page.items, base),
+        "next": page.next,
     }
 
 
@@ -362,7 +365,7 @@ def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], rules
           stales: tuple[bool, ...], params: FeedParams, base: str) -> dict[str, Any]:
     items = [i for (_, s), r in zip(parts, rules, strict=True) for i in moderation.visible(s.items, r)]
     items.sort(key=lambda i: i.get("published_at") or "", reverse=True)
-    items = moderation.pinned_first(items, [p for r in rules for p in r.pinned])
+    page = pagination.page(items, [p for r in rules for p in r.pinned], params.limit, params.cursor)
     statuses = {s.status for _, s in parts}
     return {
         "platforms": platforms,
@@ -371,7 +374,8 @@ def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], rules
         "sources": [{"platform": t.platform, "handle": t.handle, "status": s.status, "stale": stale,
                      "fetched_at": iso(s.fetched_at), "profile": _absolute(s.profile, base)}
                     for (t, s), stale in zip(parts, stales, strict=True)],
-        "items": _absolute(items[: params.limit], base),
+        "items": _absolute(page.items, base),
+        "next": page.next,
     }
 
 

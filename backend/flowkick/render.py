@@ -63,6 +63,7 @@ class EmbedOptions:
     css: str = "inline"
     header: bool = True
     limit: int = DEFAULT_LIMIT
+    more: bool = False  # a "load more" button under the feed (the widget makes it work)
 
     @classmethod
     def from_query(cls, params: Mapping[str, str], accept_language: str | None = None) -> EmbedOptions:
@@ -79,6 +80,7 @@ class EmbedOptions:
             css=_choice(params, "css", CSS_MODES, "inline"),
             header=_flag(params, "header", True),
             limit=_integer(params, "limit", 1, 50) or DEFAULT_LIMIT,
+            more=_flag(params, "more", False),
         )
 
     def for_platform(self, platform: str | None) -> EmbedOptions:
@@ -159,7 +161,7 @@ def render_fragment(envelope: Mapping[str, Any], options: EmbedOptions, now: dat
     context = _Context(options, now, base_url)
     return _render("embed/fragment.html", options, context, platform=platform,
                    status=_state(envelope), profiles=[_profile_view(profile, platform, context)],
-                   items=context.items(envelope.get("items")))
+                   items=context.items(envelope.get("items")), next=_cursor(envelope))
 
 
 def render_wall(envelope: Mapping[str, Any], options: EmbedOptions, now: datetime,
@@ -171,7 +173,7 @@ def render_wall(envelope: Mapping[str, Any], options: EmbedOptions, now: datetim
                 for s in envelope.get("sources") or []]
     return _render("embed/fragment.html", options, context, platform=None,
                    status=_state(envelope), profiles=profiles,
-                   items=context.items(envelope.get("items")))
+                   items=context.items(envelope.get("items")), next=_cursor(envelope))
 
 
 def render_error(error: FlowkickError, options: EmbedOptions | None = None,
@@ -187,6 +189,12 @@ def _render(template: str, options: EmbedOptions, context: _Context, **values: A
     return _environment().get_template(template).render(
         o=options, t=context.label, css=_css(options), style=_root_style(options, values["platform"]),
         skeletons=range(1 if options.layout == "badge" else options.limit), **values)
+
+
+def _cursor(envelope: Mapping[str, Any]) -> str | None:
+    """The next page's cursor (pagination.py): base64url, safe in an attribute as it is."""
+    cursor = envelope.get("next")
+    return cursor if isinstance(cursor, str) else None
 
 
 def _state(envelope: Mapping[str, Any]) -> str:
@@ -298,6 +306,8 @@ class _Context:
             "alt": _alt(media, text, title) or self.label("post_on", platform=label),
             "video": item.get("type") == "video" or media.get("type") == "video",
             "multi": item.get("type") == "carousel",
+            "view_label": self.label("view_profile", platform=label),
+            **self._lightbox_media(item),
             "date": self.date(item.get("published_at")),
             "author": {"name": _text(author.get("name")) or _text(author.get("handle")),
                        "avatar": self.url(author.get("avatar_url")),
@@ -318,6 +328,14 @@ class _Context:
                 if url and "," not in url and " " not in url:
                     entries.append(f"{url} {int(width or 0)}w")
         return {fmt: ", ".join(entries) for fmt, entries in sets.items() if entries}
+
+    def _lightbox_media(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """What the lightbox shows beyond the tile: a carousel's stored pictures and a stored
+        video file (a space-separated attribute, so only URLs without spaces pass)."""
+        media = [m for m in item.get("media") or [] if isinstance(m, Mapping)]
+        urls = {kind: [u for m in media if m.get("type") == kind and (u := self.url(m.get("url"))) and " " not in u]
+                for kind in ("image", "video")}
+        return {"gallery": urls["image"] if len(urls["image"]) > 1 else [], "video_src": next(iter(urls["video"]), None)}
 
     def _sizes(self) -> str:
         """How wide a picture shows: the laid-out width for lazy pictures (`auto`), else a
