@@ -99,6 +99,35 @@ def _moderation(action: str) -> dict[str, Any]:
                      "responses": {"200": _json({"type": "object"}, "Done"), **_errors("401", "403", "404", "429")}}}
 
 
+_WEBHOOK_ID = [{"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_WEBHOOK = {"type": "object", "properties": {"id": {"type": "integer"}, "url": {"type": "string"},
+                                             "events": {"type": "array", "items": {"type": "string"}},
+                                             "active": {"type": "boolean"}, "created_at": {"type": "string"}}}
+_WEBHOOK_PATHS = {
+    "/api/v1/webhooks": {
+        "get": {"summary": "The client's webhooks", "tags": ["webhooks"], "security": _SECRET,
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "webhooks": {"type": "array", "items": _WEBHOOK}}}, "Webhooks"), **_errors("401", "403", "429")}},
+        "post": {"summary": "Register a URL for signed POSTs (Standard Webhooks) on feed.updated and feed.failed",
+                 "tags": ["webhooks"], "security": _SECRET,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["url"],
+                     "properties": {"url": {"type": "string"}, "events": {"type": "array", "items": {
+                         "type": "string", "enum": ["feed.updated", "feed.failed"]}}}}}}},
+                 "responses": {"201": _json({"type": "object", "properties": {
+                     "webhook": _WEBHOOK, "secret": {"type": "string", "description": "whsec_…, shown only here"}}},
+                     "Registered"), **_errors("400", "401", "403", "429")}},
+    },
+    "/api/v1/webhooks/{webhook_id}": {"delete": {
+        "summary": "Remove a webhook", "tags": ["webhooks"], "security": _SECRET, "parameters": _WEBHOOK_ID,
+        "responses": {"204": {"description": "Removed"}, **_errors("401", "403", "404", "429")}}},
+    "/api/v1/webhooks/{webhook_id}/deliveries": {"get": {
+        "summary": "The webhook's delivery log, newest first", "tags": ["webhooks"], "security": _SECRET,
+        "parameters": _WEBHOOK_ID,
+        "responses": {"200": _json({"type": "object"}, "Deliveries"), **_errors("401", "403", "404", "429")}}},
+}
+
+
 @cache
 def document() -> dict[str, Any]:
     platform = {"name": "platform", "in": "path", "required": True, "schema": {"type": "string"},
@@ -138,6 +167,7 @@ def document() -> dict[str, Any]:
                 "security": _SECRET, "responses": {"200": _json({"type": "object"}, "Usage"),
                                                    **_errors("401", "403", "429")}}},
             **{f"/api/v1/items/{{item_id}}/{a}": _moderation(a) for a in ("hide", "unhide", "pin", "unpin")},
+            **_WEBHOOK_PATHS,
         },
         "components": {
             "schemas": {"Item": _ITEM, "Feed": _FEED, "Source": _SOURCE, "Error": _ERROR},
