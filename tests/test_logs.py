@@ -148,6 +148,12 @@ async def test_access_lines_are_written_in_batches_and_before_any_later_line() -
     assert lines[0]["path"] == "/ping?api_key=pk_***&n=0" and lines[-1]["message"] == "a later line"
 
 
+def test_http_clients_do_not_log_the_urls_they_call() -> None:
+    with configured("json") as stream:
+        logging.getLogger("httpx").info("HTTP Request: POST https://hooks.slack.com/services/T0/B0/s3cr3t")
+    assert "s3cr3t" not in stream.getvalue()
+
+
 def test_text_lines_for_people_mask_keys_too() -> None:
     with configured("text") as stream:
         logging.getLogger("flowkick.test").warning("refused %s", "sk_demo", extra={"fields": {"client_id": 4}})

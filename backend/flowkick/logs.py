@@ -33,6 +33,9 @@ from typing import Any, TextIO
 import orjson
 
 REDACTED = "***"
+# Libraries whose info lines name every URL they fetch: alert and client webhook URLs are
+# credentials themselves (a Slack webhook URL is), so these speak up only about problems.
+QUIET = ("httpx", "httpcore", "apify_client")
 
 # A key anywhere in a text: the kind prefix stays, the secret part goes.
 _KEY = re.compile(r"\b([ps]k_)[A-Za-z0-9_-]+")
@@ -233,4 +236,6 @@ def configure(level: str = "info", style: str = "auto", stream: TextIO | None = 
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler
