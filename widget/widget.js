@@ -1,13 +1,13 @@
 /*! Flowkick widget: a business's own social posts and reviews, one script tag.
- *  <script src="https://HOST/widget.js?key=PK&platform=instagram" async></script>
- *  or <div data-flowkick data-platform="google_reviews" data-key="PK"></div> + the script.
- *  Reserves the feed's height first, fetches the server's HTML fragment, strips anything
- *  active from it and mounts it in a shadow root. Never throws into the host page. */
+ *  <div data-flowkick data-platform="instagram" data-key="PK">…</div> + <script src="https://HOST/widget.js" async>
+ *  Keeps the space the placeholder reserved (or reserves it), fetches the server's HTML
+ *  fragment, strips anything active from it and mounts it in a shadow root. Never throws
+ *  into the host page. */
 (function () {
   "use strict";
   var script = document.currentScript;
   // Box sizes fixed by embed.css: padding, header, list row, review card, badge.
-  var PAD = 12, HEAD = 56, ROW = 96, CARD = 200, BADGE = 56;
+  var PAD = 12, HEAD = 56, ROW = 96, CARD = 200, BADGE = 56, FOOT = 44;
   var TALL = { tiktok: 16 / 9, youtube: 9 / 16 }; // tile height / width
   var LAYOUT = { google_reviews: "cards", google: "cards", google_maps: "cards", twitter: "list", x: "list", facebook: "list" };
   var OWN = /^(flowkick|platform|key|host|css)$/;
@@ -36,13 +36,15 @@
       : layout == "list" ? n * ROW + (n - 1) * gap
       : layout == "carousel" ? tile
       : rows * (layout == "cards" ? CARD : tile) + (rows - 1) * gap;
-    return Math.ceil(2 * PAD + head + body) + 1;
+    var foot = /^(1|true)$/.test(s.more) && layout != "badge" ? FOOT : 0;
+    return Math.ceil(2 * PAD + head + body + foot) + 1;
   }
 
-  function fragmentUrl(host, s) {
+  function fragmentUrl(host, s, cursor) {
     var q = new URLSearchParams(), k;
     for (k in s) if (!OWN.test(k)) q.set(k, s[k]);
     if (s.key) q.set("api_key", s.key);
+    if (cursor) q.set("cursor", cursor);
     return host + "/embed/" + encodeURIComponent(s.platform || "feed") + "?" + q;
   }
 
@@ -63,7 +65,7 @@
   // Parse with DOMParser (nothing runs or loads there) and import the nodes: no innerHTML.
   function show(box, html) {
     var shadow = box.shadowRoot || box.attachShadow({ mode: "open" });
-    var body = clean(new DOMParser().parseFromString(html, "text/html").body);
+    var body = parse(html);
     var nodes = [].map.call(body.childNodes, function (n) { return document.importNode(n, true); });
     shadow.replaceChildren.apply(shadow, nodes);
     var root = shadow.querySelector(".flowkick");
@@ -71,10 +73,43 @@
     return root;
   }
 
-  function scroll(event) {
-    var button = event.target.closest && event.target.closest("[data-fk-dir]");
-    var view = button && button.parentNode.querySelector(".fk-viewport");
-    if (view) view.scrollBy({ left: button.getAttribute("data-fk-dir") * view.clientWidth * 0.75, behavior: "smooth" });
+  function parse(html) {
+    return clean(new DOMParser().parseFromString(html, "text/html").body);
+  }
+
+  // Arrows, "load more", and a plain click on a post opens the lightbox (others follow the link).
+  // No cookies, no visitor ids (widget/analytics.js), and nothing at all under Global Privacy Control.
+  function count(host, s, then) {
+    if (!navigator.globalPrivacyControl && s.key) use(host, "analytics", function (a) { then(a(host, s.key)); });
+  }
+
+  function clicks(s, host) {
+    return function (event) {
+      var t = event.target, b = t.closest("[data-fk-dir]"), view = b && b.parentNode.querySelector(".fk-viewport");
+      var item = t.closest("[data-item]");
+      if (view) return view.scrollBy({ left: b.getAttribute("data-fk-dir") * view.clientWidth * 0.75, behavior: "smooth" });
+      if (b = t.closest(".fk-load")) return use(host, "lightbox", function (x) { x.more(b, fragmentUrl(host, s, b.getAttribute("data-fk-next")), parse); });
+      if (!item || !t.closest(".fk-link,.fk-read") || event.ctrlKey || event.metaKey || event.shiftKey || event.button) return;
+      event.preventDefault();
+      count(host, s, function (a) { a.click(item.getAttribute("data-item")); });
+      use(host, "lightbox", function (x) { x.open(item); });
+    };
+  }
+
+  // The lightbox with "load more" and the view counter load on first use: widget/NAME.js.
+  var waiting = {};
+  function use(host, name, then) {
+    var have = window.FlowkickExtras || {}, q = waiting[name];
+    if (have[name]) return then(have[name]);
+    if (!q) {
+      q = waiting[name] = [];
+      var tag = document.createElement("script");
+      tag.src = host + "/widget/" + name + ".js";
+      tag.onload = function () { delete waiting[name]; q.forEach(function (f) { f(window.FlowkickExtras[name]); }); };
+      tag.onerror = function () { delete waiting[name]; warn("could not load " + tag.src); };
+      document.head.appendChild(tag);
+    }
+    q.push(then);
   }
 
   function load(box, s, host, tries) {
@@ -88,8 +123,9 @@
         } else if (!r.ok) {
           box.style.minHeight = "";
           warn(name + " feed answered HTTP " + r.status + (root ? " (" + root.getAttribute("data-error-code") + ")" : ""));
-        } else if (root && root.offsetHeight >= parseFloat(box.style.minHeight)) {
-          box.style.minHeight = "";
+        } else {
+          if (root && root.offsetHeight >= parseFloat(box.style.minHeight)) box.style.minHeight = "";
+          if (r.status == 200) count(host, s, function (a) { a.watch(box); });
         }
       });
     }).catch(function (e) {
@@ -104,9 +140,12 @@
     if (!host) return warn("no server address: add data-host to the placeholder");
     delete s.css; // the shadow root cannot see a host stylesheet
     box.style.display = "block";
-    box.style.minHeight = reserve(s, box.getBoundingClientRect().width) + "px";
-    (box.shadowRoot || box.attachShadow({ mode: "open" })).addEventListener("click", scroll);
-    load(box, s, host.replace(/\/+$/, ""), 0);
+    // A published placeholder already holds its space (a spacer the shadow root will hide).
+    var space = box.getBoundingClientRect();
+    box.style.minHeight = (space.height || reserve(s, space.width)) + "px";
+    host = host.replace(/\/+$/, "");
+    (box.shadowRoot || box.attachShadow({ mode: "open" })).addEventListener("click", clicks(s, host));
+    load(box, s, host, 0);
   }
 
   function placeholders(host) {

@@ -31,6 +31,7 @@ from flowkick.routes.api import caching_headers, etag_matches, preflight
 
 REPO = Path(flowkick.__file__).resolve().parents[2]
 WIDGET = REPO / "widget" / "widget.js"
+WIDGET_EXTRAS = ("lightbox", "analytics")  # widget/NAME.js, loaded by widget.js on first use
 EXAMPLES = REPO / "examples"
 HTML = "text/html; charset=utf-8"
 FRAGMENT_TTL = 300
@@ -123,6 +124,15 @@ async def widget_js(request: Request) -> Response:
     return _static(request, body, etag, "text/javascript; charset=utf-8")
 
 
+async def widget_extra(request: Request) -> Response:
+    """The widget's parts loaded on first use (the lightbox, the view counter)."""
+    name = request.path_params["name"]
+    if name not in WIDGET_EXTRAS:
+        raise_not_found()
+    body, etag = _asset(WIDGET.with_name(f"{name}.js"))
+    return _static(request, body, etag, "text/javascript; charset=utf-8")
+
+
 async def embed_css(request: Request) -> Response:
     """The fragment's stylesheet alone, for hosts that embed with css=none (WordPress)."""
     body = stylesheet().encode()
@@ -180,6 +190,7 @@ routes: list[BaseRoute] = [
     Route("/embed/{platform}", preflight, methods=["OPTIONS"]),
     Route("/embed.css", embed_css, methods=["GET", "HEAD"]),
     Route("/widget.js", widget_js, methods=["GET", "HEAD"]),
+    Route("/widget/{name}.js", widget_extra, methods=["GET", "HEAD"]),
     Route("/examples/", example, methods=["GET", "HEAD"]),
     Route("/examples/{path:path}", example, methods=["GET", "HEAD"]),
 ]
