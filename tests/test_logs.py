@@ -148,6 +148,12 @@ async def test_access_lines_are_written_in_batches_and_before_any_later_line() -
     assert lines[0]["path"] == "/ping?api_key=pk_***&n=0" and lines[-1]["message"] == "a later line"
 
 
+def test_keys_nested_in_a_records_fields_are_masked() -> None:
+    with configured("json") as stream:
+        logging.getLogger("flowkick.test").warning("refused", extra={"fields": {"handles": ["sk_demo"]}})
+    assert json.loads(stream.getvalue().splitlines()[-1])["handles"] == ["sk_***"]
+
+
 def test_http_clients_do_not_log_the_urls_they_call() -> None:
     with configured("json") as stream:
         logging.getLogger("httpx").info("HTTP Request: POST https://hooks.slack.com/services/T0/B0/s3cr3t")

@@ -119,11 +119,11 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {"time": _timestamp(record.created), "level": record.levelname.lower(),
-                                "logger": record.name, "message": redact(record.getMessage())}
+                                "logger": record.name, "message": record.getMessage()}
         line.update(_fields(record))
         if record.exc_info:
-            line["error"] = redact(self.formatException(record.exc_info))
-        return orjson.dumps(line, default=str).decode()
+            line["error"] = self.formatException(record.exc_info)
+        return redact(orjson.dumps(line, default=str).decode())  # the whole line: values nested in lists too
 
 
 class TextFormatter(logging.Formatter):
@@ -147,7 +147,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     fields: dict[str, Any] = getattr(record, "fields", None) or {}
     if len(record.__dict__) > len(_STANDARD):  # plain `extra={...}` keys count as fields too
         fields = {**{k: v for k, v in record.__dict__.items() if k not in _STANDARD}, **fields}
-    return {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+    return fields
 
 
 _second: list[Any] = [0, ""]
