@@ -36,6 +36,7 @@ DEFAULT_COLUMNS = {"carousel": 4}
 # Tile shape per platform (width / height); the widget holds the same table to reserve space.
 RATIOS = {"tiktok": (9, 16), "youtube": (16, 9)}
 DEFAULT_LIMIT = 12
+PAGE_MARGINS = 80  # CSS pixels of a page around a full-width feed, for the first row's `sizes`
 _ACCENT_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_RE = re.compile(r"#[0-9a-f]{6}")
 _ALT_MAX = 120
@@ -300,7 +301,7 @@ class _Context:
             "image": self.url(item.get("image")),
             "width": width, "height": height,
             "srcset": self.srcsets(picture.get("sizes")),
-            "sizes": self._sizes(),
+            "sizes": self._sizes(eager),
             "placeholder": _placeholder(picture.get("placeholder")),
             "eager": eager,
             "alt": _alt(media, text, title) or self.label("post_on", platform=label),
@@ -337,13 +338,16 @@ class _Context:
                 for kind in ("image", "video")}
         return {"gallery": urls["image"] if len(urls["image"]) > 1 else [], "video_src": next(iter(urls["video"]), None)}
 
-    def _sizes(self) -> str:
-        """How wide a picture shows: the laid-out width for lazy pictures (`auto`), else a
-        share of the viewport by columns; list thumbnails are fixed."""
+    def _sizes(self, eager: bool) -> str:
+        """How wide a picture shows: the laid-out width for lazy pictures (`auto`); for the
+        eager first row, a column's share of the viewport less a page's usual margins (the
+        feed's own width is unknown before layout; and Chromium reads "auto, …" on an eager
+        picture as the whole viewport); list thumbnails are fixed."""
         if self.options.layout == "list":
             return "80px"
         columns = self.options.columns or DEFAULT_COLUMNS.get(self.options.layout or "", 3)
-        return f"auto, calc(100vw / {columns})"
+        estimate = f"calc((100vw - {PAGE_MARGINS}px) / {columns})"
+        return estimate if eager else f"auto, {estimate}"
 
     def _stats(self, item: Mapping[str, Any]) -> list[dict[str, str]]:
         stats = []

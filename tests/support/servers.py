@@ -66,14 +66,25 @@ class StaticSource:
                                     for h in handles})
 
 
-def warm(base_url: str, platforms: tuple[str, ...] = PLATFORMS, timeout: float = 30) -> None:
-    """Asks for each demo feed until the refresher has filled it (no more 202)."""
+def warm(base_url: str, platforms: tuple[str, ...] = PLATFORMS, timeout: float = 60,
+         headers: Mapping[str, str] | None = None) -> None:
+    """Asks for each feed (the demo's, or the key in `headers`) until the refresher has filled
+    it and the media worker has stored its pictures."""
     deadline = time.monotonic() + timeout
+    auth = {"headers": dict(headers)} if headers else {"params": {"api_key": "pk_demo"}}
     with httpx.Client(base_url=base_url) as client:
         for platform in platforms:
-            while client.get(f"/api/v1/social/{platform}", params={"api_key": "pk_demo"}).status_code == 202:
-                assert time.monotonic() < deadline, f"{platform} stayed pending"
+            while not _pictures_stored(client.get(f"/api/v1/social/{platform}", **auth)):
+                assert time.monotonic() < deadline, f"{platform} stayed pending or without its pictures"
                 time.sleep(0.1)
+
+
+def _pictures_stored(answer: httpx.Response) -> bool:
+    """A filled feed whose pictures are our copies: the worker stores a feed's pictures (avatars
+    included) in one pass, so its media entries tell for the whole feed."""
+    if answer.status_code != 200:
+        return False
+    return all(m["url"] for i in answer.json()["items"] for m in i["media"] if m["type"] == "image")
 
 
 @contextmanager
