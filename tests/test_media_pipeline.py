@@ -16,6 +16,7 @@ from flowkick.clients import untrack
 from flowkick.media.cleanup import clean
 from flowkick.tables import Client, FeedCache, MediaAsset, Source
 from tests.support.apps import FakeClock, ScriptedSource, demo_api, pictures_settled, running, scripted_app, until
+from tests.support.s3 import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 pytestmark = pytest.mark.anyio
 PARAMS = {"api_key": "pk_demo"}
@@ -229,3 +230,19 @@ async def test_avatars_are_stored_small_and_offered_for_every_screen_density(tmp
     assert [s["width"] for s in profile["avatar"]["sizes"]] == [48, 96, 160]
     assert profile["avatar_url"] == profile["avatar"]["sizes"][-1]["webp"]
     assert re.search(r'class="fk-avatar" src="[^"]+-160\.webp" srcset="[^"]+-48\.webp 48w, [^"]+" sizes="36px"', html)
+
+
+async def test_on_s3_storage_every_picture_is_served_by_the_bucket(tmp_path: Path, s3_server: SeaweedFS,
+                                                                     s3_bucket: str, s3_prefix: str) -> None:
+    app = scripted_app(tmp_path, media_store=f"s3://{s3_bucket}/{s3_prefix}", media_s3_endpoint=s3_server.endpoint,
+                       media_s3_access_key=ACCESS_KEY, media_s3_secret_key=SECRET_KEY)
+    async with running(app) as api:
+        await until(lambda: _status(api, 200))
+        await until(lambda: pictures_settled(app), attempts=3000)
+        item = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()["items"][0]
+    urls = [s[fmt] for s in item["picture"]["sizes"] for fmt in ("avif", "webp") if s[fmt]]
+    assert all(u.startswith(f"{s3_server.endpoint}/{s3_bucket}/{s3_prefix}") for u in urls)
+    async with httpx.AsyncClient() as web:
+        answers = [await web.get(u) for u in urls]
+    assert all(a.status_code == 200 and a.headers["content-type"] in ("image/avif", "image/webp") for a in answers)
+    assert not (tmp_path / "media").exists()
