@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures: the hot read path against a bare Starlette
-# app (needs wrk: apt-get install wrk), the Apify runs needed to refresh 1,000 sources, and what
-# collecting a source costs per month, naive beside incremental.
+# app (needs wrk: apt-get install wrk), the Apify runs needed to refresh 1,000 sources, what
+# collecting a source costs per month, naive beside incremental, and the picture bytes a visitor
+# downloads from Flowkick's copies beside the platforms' originals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh test
@@ -9,3 +10,4 @@ command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"; $su
 .venv/bin/python bench/read_path.py
 .venv/bin/python bench/refresh_cost.py
 .venv/bin/python bench/collection_cost.py
+.venv/bin/python bench/media.py

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +21,7 @@ from flowkick.database import Database
 from flowkick.platforms import PLATFORMS
 from flowkick.settings import Settings
 from tests.support.apify_rig import apify_settings
-from tests.support.browser import chromium
+from tests.support.browser import another_site, chromium
 from tests.support.fake_apify import FakeApify
 from tests.support.fake_cdn import FakeCdn
 from tests.support.servers import live_app, warm
@@ -64,33 +61,6 @@ async def _client(settings: Settings) -> str:
     finally:
         await db.close()
     return made.publishable_key
-
-
-@contextmanager
-def another_site(html: str) -> Iterator[str]:
-    """`html` served from 127.0.0.2: another site than Flowkick's 127.0.0.1, and like it on
-    loopback (Chromium keeps public pages from loading anything from loopback)."""
-    body = html.encode()
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.2", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.2:{server.server_address[1]}/luna-cafe.html"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def cafe_page(url: str, key: str) -> str:

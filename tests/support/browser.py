@@ -5,6 +5,7 @@
     Tab               a page plus everything its console and error events said
     open_tab()        a new page that records layout shifts from its first paint
     run_axe()         injects axe-core (from npm) and returns serious/critical violations
+    another_site()    a page served from 127.0.0.2: another site than the app's 127.0.0.1
     npm_tools()       esbuild, react, react-dom and axe-core installed from npm once
     build_react()     bundles examples/react/app.jsx with esbuild
     live_app()        the real app under uvicorn on 127.0.0.1, in a thread
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +138,28 @@ def run_axe(page: Page) -> list[dict[str, Any]]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
+@contextmanager
+def another_site(html: str) -> Iterator[str]:
+    """`html` served from 127.0.0.2: another site than Flowkick's 127.0.0.1, and like it on
+    loopback (Chromium keeps public pages from loading anything from loopback)."""
+    body = html.encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.2", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.2:{server.server_address[1]}/luna-cafe.html"
+    finally:
+        server.shutdown()
+        server.server_close()
