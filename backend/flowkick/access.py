@@ -101,11 +101,20 @@ def _request_headers(scope: Scope) -> tuple[str, str | None]:
     return request_id, key
 
 
+_shown_paths: dict[tuple[str, bytes], str] = {}  # widget URLs repeat: mask each one once
+
+
 def _path(scope: Scope) -> str:
     query = scope["query_string"]
     if not query:
         return str(scope["path"])
-    return logs.redact(scope["path"] + "?" + query.decode("latin-1"))
+    key = (scope["path"], query)
+    shown = _shown_paths.get(key)
+    if shown is None:
+        if len(_shown_paths) >= 10_000:
+            _shown_paths.clear()
+        shown = _shown_paths[key] = logs.redact(scope["path"] + "?" + query.decode("latin-1"))
+    return shown
 
 
 def _route(scope: Scope) -> str:

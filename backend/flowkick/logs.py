@@ -208,11 +208,15 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().flush()
 
 
+_installed: list[LineHandler] = []  # the handler `configure` installed, if it is still on the root logger
+
+
 def fast_handler(logger: logging.Logger) -> LineHandler | None:
     """The handler that takes `logger`'s info lines directly, when `configure` installed one."""
-    if not logger.isEnabledFor(logging.INFO):
+    if not _installed or not logger.isEnabledFor(logging.INFO):
         return None
-    return next((h for h in logging.getLogger().handlers if isinstance(h, LineHandler)), None)
+    handler = _installed[0]
+    return handler if handler in logging.getLogger().handlers else None
 
 
 # -- set-up ----------------------------------------------------------------------------------
@@ -232,6 +236,7 @@ def configure(level: str = "info", style: str = "auto", stream: TextIO | None = 
     for old in [h for h in root.handlers if isinstance(h, LineHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
+    _installed[:] = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
