@@ -52,18 +52,42 @@ _FEED_PARAMS = [
     _query("cursor", "The `next` of the previous page: the items after it", {"type": "string"}),
 ]
 
+_SIZE = {"type": "object", "properties": {
+    "width": {"type": "integer"}, "height": {"type": "integer"},
+    "avif": {"type": ["string", "null"], "description": "This width in AVIF (up to 640 pixels), Flowkick's copy"},
+    "webp": {"type": "string", "description": "This width in WebP, Flowkick's copy"}}}
+
+_PICTURE = {"type": ["object", "null"], "description": "A picture stored by Flowkick; null until it is stored",
+            "properties": {
+                "url": {"type": "string", "description": "WebP about 640 pixels wide (160 for an avatar)"},
+                "width": {"type": "integer"}, "height": {"type": "integer"},
+                "placeholder": {"type": ["string", "null"], "description": "#rrggbb to paint before it loads"},
+                "sizes": {"type": "array", "items": _SIZE, "description": "Every stored width, for a srcset"}}}
+
+_MEDIA = {"type": "object", "properties": {
+    "type": {"type": "string", "enum": ["image", "video"]},
+    "url": {"type": ["string", "null"], "description": "Flowkick's copy (the largest WebP, or the stored video); "
+                                                        "null until stored (videos: unless video storing is on)"},
+    "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]}, "alt": {"type": ["string", "null"]},
+    "placeholder": {"type": ["string", "null"]}, "sizes": {"type": "array", "items": _SIZE}}}
+
+_PERSON = {"type": "object", "properties": {
+    "name": {"type": ["string", "null"]}, "handle": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
+    "avatar_url": {"type": ["string", "null"], "description": "Flowkick's copy, 160 pixels"}, "avatar": _PICTURE}}
+
 _ITEM = {"type": "object", "required": ["id", "platform", "type", "url"], "properties": {
     "id": {"type": "string"}, "platform": {"type": "string", "enum": list(PLATFORMS)},
     "type": {"type": "string", "enum": ["image", "video", "carousel", "review", "text"]},
     "url": {"type": "string"}, "title": {"type": ["string", "null"]}, "text": {"type": ["string", "null"]},
-    "image": {"type": ["string", "null"]}, "media": {"type": "array", "items": {"type": "object"}},
-    "published_at": {"type": ["string", "null"], "format": "date-time"}, "author": {"type": "object"},
+    "image": {"type": ["string", "null"], "description": "Flowkick's copy of the main picture (a video's poster)"},
+    "picture": _PICTURE, "media": {"type": "array", "items": _MEDIA},
+    "published_at": {"type": ["string", "null"], "format": "date-time"}, "author": _PERSON,
     "likes": {"type": ["integer", "null"]}, "comments": {"type": ["integer", "null"]},
     "views": {"type": ["integer", "null"]}, "shares": {"type": ["integer", "null"]},
     "rating": {"type": ["number", "null"]}, "reply": {"type": ["object", "null"]}}}
 
 _FEED = {"type": "object", "properties": {
-    "platform": {"type": "string"}, "handle": {"type": "string"}, "profile": {"type": "object"},
+    "platform": {"type": "string"}, "handle": {"type": "string"}, "profile": _PERSON,
     "status": {"type": "string", "enum": ["ok", "pending", "error"]}, "stale": {"type": "boolean"},
     "fetched_at": {"type": ["string", "null"], "format": "date-time"},
     "expires_at": {"type": ["string", "null"], "format": "date-time"},
