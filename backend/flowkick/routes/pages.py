@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from flowkick import __version__, keys, metrics
+from flowkick import __version__, keys, metrics, snippets
 from flowkick.clients import DEMO_HANDLES, DEMO_SECRET_KEY
 from flowkick.errors import Unauthorized
 from flowkick.platforms import LABELS
@@ -28,6 +28,8 @@ async def landing(request: Request) -> Response:
         "secret_key": DEMO_SECRET_KEY,
         "platforms": [(p, LABELS[p], h) for p, h in DEMO_HANDLES.items()],
         "version": __version__,
+        "snippet": snippets.snippet(str(request.base_url), "instagram",
+                                    keys.DEMO_PUBLISHABLE_KEY if settings.demo_mode else "PK"),
     })
 
 

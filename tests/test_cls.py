@@ -1,0 +1,149 @@
+"""Every embed code we publish keeps the host page still (CLS ≤ 0.01) above the fold, also
+when widget.js arrives 300 ms late: the placeholder reserves the feed's space by CSS before
+any script runs. Ten loads of each, in Chromium; the bare async tag is the control."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Route
+
+from flowkick import snippets
+from flowkick.render import EmbedOptions
+from tests.support.browser import Tab, chromium, open_tab
+from tests.support.servers import demo_app, live_app, warm
+
+REPO = Path(__file__).resolve().parents[1]
+LOADS = 10
+DELAY_SECONDS = 0.3
+MAX_CLS = 0.01
+# (platform, widget options): every layout, tile shape and option that changes the height.
+PUBLISHED = [
+    ("instagram", {}),
+    ("instagram", {"limit": "8", "columns": "4", "gap": "20"}),
+    ("instagram", {"limit": "6", "more": "1", "header": "0"}),
+    ("tiktok", {"layout": "carousel", "limit": "8"}),
+    ("youtube", {"limit": "4", "columns": "2"}),
+    ("google_reviews", {"limit": "6"}),
+    ("google", {"layout": "badge"}),
+    ("twitter", {"limit": "3"}),
+    (None, {"platforms": "instagram,tiktok,facebook", "limit": "6", "more": "1"}),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with live_app(demo_app(tmp_path_factory.mktemp("cls") / "flowkick.db")) as url:
+        warm(url)
+        yield url
+
+
+def _late_widget(route: Route) -> None:
+    time.sleep(DELAY_SECONDS)
+    route.continue_()
+
+
+def worst_cls(browser: Browser, url: str, body: str | None = None, loads: int = LOADS) -> float:
+    """The largest CLS over `loads` loads of `url` (answered with `body` when given), each
+    with widget.js held back 300 ms and measured once the feed and its pictures are in."""
+    worst = 0.0
+    for _ in range(loads):
+        with open_tab(browser) as tab:
+            tab.page.route("**/widget.js*", _late_widget)
+            if body is not None:
+                tab.page.route(url, _answer(body))
+            tab.page.goto(url)
+            _settle(tab)
+            worst = max(worst, tab.cls())
+    return worst
+
+
+def _answer(body: str) -> Callable[[Route], None]:
+    """A route handler answering a host page whose body is `body`."""
+    page = f"<!doctype html><html lang='en'><head><title>Host</title></head><body>{body}</body></html>"
+    return lambda route: route.fulfill(body=page, content_type="text/html")
+
+
+def _settle(tab: Tab) -> None:
+    tab.page.locator("[data-item], .fk-badge .fk-score").first.wait_for(state="attached", timeout=15_000)
+    tab.page.wait_for_load_state("networkidle")
+
+
+def above_the_fold(code: str) -> str:
+    return f"<h1>Above the feed</h1>{code}<p id='below'>Below the feed, in view from the start</p>"
+
+
+@pytest.mark.parametrize("platform,options", PUBLISHED)
+def test_published_snippet_keeps_the_page_still_with_a_late_widget(browser: Browser, demo: str, platform: str | None,
+                                                                     options: dict[str, str]) -> None:
+    code = snippets.snippet(demo, platform, "pk_demo", options)
+    assert worst_cls(browser, f"{demo}/host.html", above_the_fold(code)) <= MAX_CLS
+
+
+def test_a_bare_async_script_tag_shifts_the_page_when_late(browser: Browser, demo: str) -> None:
+    code = f'<script src="{demo}/widget.js?key=pk_demo&platform=instagram" async></script>'
+    assert worst_cls(browser, f"{demo}/host.html", above_the_fold(code), loads=1) > MAX_CLS
+
+
+def test_placeholder_space_matches_the_feed_it_receives(browser: Browser, demo: str) -> None:
+    for platform, options in PUBLISHED:
+        with open_tab(browser) as tab:
+            body = snippets.placeholder(platform, "pk_demo", options) + f'<script src="{demo}/widget.js"></script>'
+            tab.page.route(f"{demo}/host.html", _answer(body))
+            tab.page.goto(f"{demo}/host.html")
+            reserved = tab.page.locator("[data-flowkick]").evaluate("e => e.getBoundingClientRect().height")
+            _settle(tab)
+            shown = tab.page.locator(".flowkick").evaluate("e => e.getBoundingClientRect().height")
+            assert abs(reserved - shown) < 1, (platform, options, reserved, shown)
+
+
+@pytest.mark.parametrize("page", ["restaurant.html", "agency.html"])
+def test_example_page_keeps_still_with_a_late_widget(browser: Browser, demo: str, page: str) -> None:
+    assert worst_cls(browser, f"{demo}/examples/{page}") <= MAX_CLS
+
+
+def readme_snippets() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```html\n(.*?)```", readme, re.S)
+    return [b for b in blocks if "data-flowkick" in b]
+
+
+def test_readme_publishes_placeholders_that_match_the_code() -> None:
+    blocks = readme_snippets()
+    assert blocks
+    for block in blocks:
+        for div in re.findall(r"<div data-flowkick[^>]*>.*?</div></div>", block):
+            attributes = dict(re.findall(r' data-([a-z-]+)="([^"]*)"', div))
+            platform, key = attributes.pop("platform", None), attributes.pop("key")
+            assert div == snippets.placeholder(platform, key, attributes)
+
+
+def test_readme_snippets_keep_the_page_still_with_a_late_widget(browser: Browser, demo: str) -> None:
+    for block in readme_snippets():
+        code = block.replace("https://HOST", demo).replace("https://feeds.example.com", demo).replace('"PK"', '"pk_demo"')
+        assert worst_cls(browser, f"{demo}/host.html", above_the_fold(code)) <= MAX_CLS
+
+
+def test_landing_page_snippet_keeps_the_page_still_with_a_late_widget(browser: Browser, demo: str) -> None:
+    landing = httpx.get(f"{demo}/").text
+    code = html.unescape(re.search(r'<pre id="snippet">(.*?)</pre>', landing, re.S)[1])  # type: ignore[index]
+    assert code == snippets.snippet(demo + "/", "instagram", "pk_demo")
+    assert worst_cls(browser, f"{demo}/host.html", above_the_fold(code)) <= MAX_CLS
+
+
+def test_spacer_is_a_share_of_the_width_plus_pixels() -> None:
+    percent, pixels = snippets.spacer_height("instagram", EmbedOptions(limit=6))
+    width = 600  # 3 columns of (600 - 24 - 16) / 3 = 186.67px squares in 2 rows, 8px apart, a 56px header
+    assert percent * width / 100 + pixels == pytest.approx(24 + 56 + 2 * (560 / 3) + 8)
