@@ -323,9 +323,22 @@ def test_last_good_copy_outlives_the_cache_period_while_the_server_is_down(
 def test_widget_is_the_fallback_for_a_publishable_key_never_fetched(
         site: WordPress, visitor: httpx.Client, flowkick: FlowkickFeed, server_down: None) -> None:
     url = site.create_page("Widget fallback", f'[flowkick platform="instagram" key="{flowkick.publishable_key}" layout="list"]')
-    script = re.search(r"<script[^>]*widget\.js[^>]*>", visitor.get(url).text)
-    assert script and f"key={flowkick.publishable_key}&#038;platform=instagram&#038;layout=list" in script.group(0)
-    assert " async" in script.group(0)
+    page = visitor.get(url).text
+    script = re.search(r"<script[^>]*widget\.js[^>]*>", page)
+    assert script and " async" in script.group(0)
+    placeholder = f'<div data-flowkick data-platform="instagram" data-key="{flowkick.publishable_key}" data-layout="list">'
+    assert placeholder in page
+
+
+@pytest.mark.parametrize("attributes", ['platform="instagram"', 'platform="tiktok" layout="carousel" limit="8"',
+                                        'platform="youtube" limit="5"', 'platform="google" limit="4"',
+                                        'platform="x" limit="3"', 'platform="google_reviews" layout="badge"'])
+def test_widget_fallback_reserves_the_space_the_server_would(
+        site: WordPress, visitor: httpx.Client, flowkick: FlowkickFeed, server_down: None, attributes: str) -> None:
+    url = site.create_page("Widget fallback", f'[flowkick {attributes} key="{flowkick.publishable_key}"]')
+    options = dict(re.findall(r'(\w+)="([^"]*)"', attributes))
+    expected = snippets.spacer_style(options.pop("platform"), EmbedOptions.from_query(options))
+    assert f'<div style="{expected}"></div></div>' in visitor.get(url).text
 
 
 def test_secret_key_never_reaches_the_page_when_nothing_was_fetched(

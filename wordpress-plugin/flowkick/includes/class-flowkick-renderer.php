@@ -91,9 +91,10 @@ final class Flowkick_Renderer {
 	}
 
 	/**
-	 * The script-tag widget, for a feed that was never fetched while the server is
-	 * unreachable or still fetching. Only with a publishable key: a secret key must
-	 * never reach a visitor's browser, so a secret-key feed shows nothing instead.
+	 * The widget, for a feed that was never fetched while the server is unreachable or
+	 * still fetching: a placeholder holding the feed's space and the script, so the page
+	 * does not move when the script arrives. Only with a publishable key: a secret key
+	 * must never reach a visitor's browser, so a secret-key feed shows nothing instead.
 	 *
 	 * @param string                $server Server base URL.
 	 * @param array<string, string> $atts   Clean attributes.
@@ -105,17 +106,61 @@ final class Flowkick_Renderer {
 		if ( ! $temporary || 0 !== strpos( $atts['key'], 'pk_' ) ) {
 			return '';
 		}
-		$query = array(
-			'key'      => $atts['key'],
+		$data = array(
 			'platform' => $atts['platform'],
+			'key'      => $atts['key'],
 		) + self::display_options( $atts );
-		$src   = add_query_arg( rawurlencode_deep( $query ), $server . '/widget.js' );
-		return wp_get_script_tag(
+		$html = '<div data-flowkick';
+		foreach ( $data as $name => $value ) {
+			$html .= sprintf( ' data-%s="%s"', esc_attr( $name ), esc_attr( $value ) );
+		}
+		$html .= sprintf( '><div style="%s"></div></div>', esc_attr( self::spacer( $atts ) ) );
+		return $html . wp_get_script_tag(
 			array(
-				'src'   => esc_url( $src ),
+				'src'   => esc_url( $server . '/widget.js' ),
 				'async' => true,
 			)
 		);
+	}
+
+	/**
+	 * The placeholder's height as CSS: a share of its width plus pixels, from the box
+	 * sizes of the server's embed.css (the server's snippets.py computes the same; a test
+	 * keeps them in step). Attributes the shortcode lacks keep the server's defaults.
+	 *
+	 * @param array<string, string> $atts Clean attributes.
+	 * @return string
+	 */
+	private static function spacer( array $atts ) {
+		$aliases  = array(
+			'google'      => 'google_reviews',
+			'google_maps' => 'google_reviews',
+			'x'           => 'twitter',
+		);
+		$platform = isset( $aliases[ $atts['platform'] ] ) ? $aliases[ $atts['platform'] ] : $atts['platform'];
+		$layouts  = array(
+			'google_reviews' => 'cards',
+			'twitter'        => 'list',
+			'facebook'       => 'list',
+		);
+		$ratios   = array(
+			'tiktok'  => 16 / 9,
+			'youtube' => 9 / 16,
+		);
+		$layout   = '' !== $atts['layout'] ? $atts['layout'] : ( isset( $layouts[ $platform ] ) ? $layouts[ $platform ] : 'grid' );
+		$n        = '' !== $atts['limit'] ? min( 50, (int) $atts['limit'] ) : 12;
+		$cols     = 'carousel' === $layout ? 4 : 3;
+		$rows     = 'carousel' === $layout ? 1 : (int) ceil( $n / $cols );
+		$fixed    = 24 + 56; // Padding and header.
+		if ( 'badge' === $layout ) {
+			return 'padding-top:80px';
+		}
+		if ( 'list' === $layout || 'cards' === $layout ) {
+			$body = 'list' === $layout ? $n * 96 + ( $n - 1 ) * 8 : $rows * 200 + ( $rows - 1 ) * 8;
+			return sprintf( 'padding-top:%dpx', $fixed + $body );
+		}
+		$share = $rows * ( isset( $ratios[ $platform ] ) ? $ratios[ $platform ] : 1 ) / $cols;
+		return sprintf( 'padding-top:calc(%.2F%% + %.2Fpx)', 100 * $share, $fixed + ( $rows - 1 ) * 8 - $share * ( 24 + ( $cols - 1 ) * 8 ) );
 	}
 
 	/**
