@@ -222,3 +222,13 @@ def test_quiet_source_is_checked_less_often_but_never_past_the_bound() -> None:
 
 def _iso(timestamp: float) -> str:
     return iso(timestamp) or ""
+
+
+async def test_facebook_media_drift_reaches_the_feed_as_clean_items(rig: ApifyRig) -> None:
+    await rig.track("facebook", LUNA)
+    await rig.refresher.run_once()
+    items = (await rig.feed("facebook", LUNA)).items
+    media = {item["type"]: [[entry["url"] for entry in i["media"]] for i in items if i["type"] == item["type"]]
+             for item in items}
+    assert all(len(urls) == len(set(urls)) >= 2 for urls in media.get("carousel", []))
+    assert all(len(urls) == 1 for urls in media["image"]) and len(items) == POSTS
