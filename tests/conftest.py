@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 pytest_plugins = ["tests.support.fake_apify.fixtures", "tests.support.postgres", "tests.support.wordpress",
-                  "tests.support.logcheck", "tests.support.s3", "tests.support.fake_cdn"]
+                  "tests.support.logcheck", "tests.support.s3", "tests.support.fake_cdn",
+                  "tests.support.loopback"]
 
 
 @pytest.fixture
