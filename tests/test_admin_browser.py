@@ -144,7 +144,7 @@ def test_the_embed_generator_writes_code_for_the_chosen_source(tab: Tab, server:
     tab.page.get_by_label("Client and account").select_option(label="Demo (Luna Café Berlin) — youtube: lunacafeberlin")
     tab.page.get_by_label("Publishable key").fill("pk_demo")
     tab.page.get_by_role("button", name="Show embed code").click()
-    expect(tab.page.locator("#code-script")).to_contain_text("widget.js?key=pk_demo&platform=youtube")
+    expect(tab.page.locator("#code-script")).to_contain_text('data-platform="youtube" data-key="pk_demo"')
     expect(tab.page.locator("#code-react")).to_contain_text("/api/v1/social/youtube?handle=lunacafeberlin")
 
 

@@ -22,8 +22,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from flowkick import snippets
 from flowkick.clients import NewClient, create_client
 from flowkick.database import Database
+from flowkick.render import EmbedOptions
 from tests.support.browser import chromium
 from tests.support.logcheck import LogLines
 from tests.support.servers import StaticSource, demo_app, free_port, live_app

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from flowkick import clients as ops
-from flowkick import keys
+from flowkick import keys, snippets
 from flowkick.admin import queries
 from flowkick.admin.chart import stacked
 from flowkick.admin.session import LOGIN_COOKIE, SESSION_COOKIE, LoginLimiter, Session, Sessions, same
@@ -460,6 +460,7 @@ async def embed_page(request: Request, session: Session) -> Response:
     return render(request, "admin/embed.html", {
         "clients": everyone, "choice": choice, "picked": picked, "key": key or "pk_YOUR_PUBLISHABLE_KEY",
         "warning": warning, "base": base,
+        "snippet": picked and snippets.snippet(base, picked[1], key or "pk_YOUR_PUBLISHABLE_KEY", {"handle": picked[2]}),
     }, session)
 
 

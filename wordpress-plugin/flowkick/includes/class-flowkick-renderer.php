@@ -159,8 +159,19 @@ final class Flowkick_Renderer {
 			$body = 'list' === $layout ? $n * 96 + ( $n - 1 ) * 8 : $rows * 200 + ( $rows - 1 ) * 8;
 			return sprintf( 'padding-top:%dpx', $fixed + $body );
 		}
-		$share = $rows * ( isset( $ratios[ $platform ] ) ? $ratios[ $platform ] : 1 ) / $cols;
-		return sprintf( 'padding-top:calc(%.2F%% + %.2Fpx)', 100 * $share, $fixed + ( $rows - 1 ) * 8 - $share * ( 24 + ( $cols - 1 ) * 8 ) );
+		$share  = $rows * ( isset( $ratios[ $platform ] ) ? $ratios[ $platform ] : 1 ) / $cols;
+		$pixels = $fixed + ( $rows - 1 ) * 8 - $share * ( 24 + ( $cols - 1 ) * 8 );
+		return sprintf( 'padding-top:calc(%s%% %s %spx)', self::number( 100 * $share ), $pixels < 0 ? '-' : '+', self::number( abs( $pixels ) ) );
+	}
+
+	/**
+	 * A CSS number with at most two decimals and no trailing zeros.
+	 *
+	 * @param float $value Number.
+	 * @return string
+	 */
+	private static function number( $value ) {
+		return rtrim( rtrim( sprintf( '%.2F', $value ), '0' ), '.' );
 	}
 
 	/**
