@@ -85,10 +85,11 @@ async def test_nothing_new_is_no_error_and_keeps_the_items(rig: ApifyRig) -> Non
 async def test_counts_are_renewed_on_their_cadence_reaching_back_their_window(rig: ApifyRig) -> None:
     await rig.track("instagram", LUNA)
     await rig.refresher.run_once()
-    rig.clock.advance(rig.settings.counts_refresh_hours * HOUR)
-    await refreshed(rig, "instagram", LUNA)
+    rig.clock.advance(rig.settings.counts_refresh_hours * HOUR - 3600)
+    await refreshed(rig, "instagram", LUNA)  # incremental, 23 hours after the fill
+    await refreshed(rig, "instagram", LUNA)  # the renewal, a day after the fill
     row = await rig.feed("instagram", LUNA)
-    renewal = rig.fake.runs[1].input["onlyPostsNewerThan"]
+    renewal = rig.fake.runs[2].input["onlyPostsNewerThan"]
     assert renewal[:16] == _iso(rig.clock.now() - rig.settings.counts_window_hours * HOUR)[:16]
     assert row.counts_renewed_at == rig.clock.now()
 
@@ -208,6 +209,13 @@ def test_incremental_since_is_the_later_of_the_newest_item_and_the_last_fetch_le
     now = 1_800_000_000.0
     stored = Stored(fetched_at=now - HOUR, newest_at=now - 2 * HOUR, counts_renewed_at=now - HOUR)
     assert plan(Due(1, "instagram", "a", 0), stored, Settings(), now).since == now - HOUR - 600
+
+
+def test_a_renewal_after_days_unvisited_still_reaches_back_to_the_last_fetch() -> None:
+    now = 1_800_000_000.0
+    stored = Stored(fetched_at=now - 72 * HOUR, newest_at=now - 80 * HOUR, counts_renewed_at=now - 72 * HOUR)
+    due = plan(Due(1, "instagram", "a", 0), stored, Settings(), now)
+    assert (due.since, due.renew) == (now - 72 * HOUR - 600, True)
 
 
 def test_quiet_source_is_checked_less_often_but_never_past_the_bound() -> None:

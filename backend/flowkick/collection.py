@@ -10,8 +10,8 @@ new (docs/apify.md has the figures):
   platform lists late), with each actor's date filter, and merges them in: deduplicated
   by id, the fetched copy winning, newest first, capped at `items_per_source`;
 - **renewal**: every `counts_refresh_hours` the fetch reaches back `counts_window_hours`
-  instead, so the likes and comments of recent items (the ones still collecting them)
-  are renewed; 0 hours makes the renewal a fill.
+  (or to `since`, if that is earlier), so the likes and comments of recent items (the
+  ones still collecting them) are renewed; 0 hours makes the renewal a fill.
 
 One actor run serves a batch of handles with one date filter, the earliest `since` of
 the batch; due sources are sorted by `since` before batching so a batch's handles ask
@@ -69,10 +69,10 @@ def plan(due: Due, stored: Stored, settings: Settings, now: float) -> Due:
     """What one due source's next fetch asks for (see the module docstring)."""
     if stored.newest_at is None or stored.counts_renewed_at is None:
         return replace(due, since=None, renew=True)
+    since = max(stored.newest_at + 1, (stored.fetched_at or 0.0) - OVERLAP_SECONDS)
     if now - stored.counts_renewed_at >= settings.counts_refresh_hours * 3600:
         window = settings.counts_window_hours * 3600
-        return replace(due, since=now - window if window else None, renew=True)
-    since = max(stored.newest_at + 1, (stored.fetched_at or 0.0) - OVERLAP_SECONDS)
+        return replace(due, since=min(since, now - window) if window else None, renew=True)
     return replace(due, since=since, renew=False)
 
 
