@@ -160,6 +160,11 @@ class WordPress:
     def stop(self) -> None:
         if self._process is not None:
             stop_process_group(self._process)
+        from tests.support.logcheck import LOG_LINES  # here, not on top: that plugin loads after this one
+
+        for log in (self.server_log, self.debug_log):  # into the session's check that no key is logged
+            if log.exists():
+                LOG_LINES.extend(log.read_text(errors="replace"))
 
     def php(self, code: str, *args: Any, installing: bool = False) -> Any:
         """Runs PHP inside WordPress (wp-load.php) and returns what the code `return`s.
