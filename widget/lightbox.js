@@ -59,22 +59,25 @@
     if (d) return d;
     var labels = (root.getAttribute("data-fk-labels") || "Close|Previous|Next").split("|");
     d = make("dialog", "fk-lb");
-    d.append(make("style", "", CSS), make("div", "fk-lb-body"), button("fk-lb-close", labels[0], "×"),
-             button("fk-lb-prev", labels[1], "‹"), button("fk-lb-next", labels[2], "›"));
+    d.append(make("style", "", CSS), button("fk-lb-close", labels[0], "×"), button("fk-lb-prev", labels[1], "‹"),
+             button("fk-lb-next", labels[2], "›"), make("div", "fk-lb-body"));
     d.addEventListener("click", function (e) {
       var b = e.target.closest(".fk-lb-nav");
-      if (b) b.classList.contains("fk-lb-close") ? d.close() : step(d, b.classList.contains("fk-lb-next") ? 1 : -1);
-      else if (e.target === d) d.close(); // a click on the backdrop
+      if (b) b.classList.contains("fk-lb-close") ? shut(d) : step(d, b.classList.contains("fk-lb-next") ? 1 : -1);
+      else if (e.target === d) shut(d); // a click on the backdrop
     });
     d.addEventListener("keydown", function (e) { keys(d, e); });
-    d.addEventListener("close", function () {
-      var tile = d.__item, media = d.querySelector("video");
-      if (media) media.pause();
-      var target = tile && tile.querySelector(".fk-link[href],.fk-read,a,button");
-      if (target) target.focus();
-    });
+    d.addEventListener("cancel", function (e) { e.preventDefault(); shut(d); }); // Esc
     root.appendChild(d);
     return d;
+  }
+
+  // Closed, and focus back on the tile of the post shown (after the browser's own focus restore).
+  function shut(d) {
+    var media = d.querySelector("video"), tile = d.__item, target = tile.querySelector(".fk-read") || tile.querySelector("a,button");
+    if (media) media.pause();
+    d.close();
+    if (target) target.focus();
   }
 
   function keys(d, e) {
