@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -164,6 +165,24 @@ async def test_the_apify_budget_nearing_and_reached(rig: Rig) -> None:
     reached = [n.alert for n in await rig.alerts.check() if n.event == "opened"]
     assert near.alert.kind == "budget_near" and "$8.50 of its $10.00" in near.alert.message
     assert [(a.kind, a.severity) for a in reached] == [("budget_reached", "critical")]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_two_processes_checking_at_once_open_one_alert(
+        tmp_path: Path, hook: HttpReceiver, backend: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("postgres_database_url") if backend == "postgresql" else None
+    settings = settings_for(tmp_path, alert_webhook_url=hook.url, **({"database_url": url} if url else {}))
+    one, two, clock = Database(settings.database_url), Database(settings.database_url), FakeClock()
+    await one.connect()
+    await two.connect()
+    try:
+        await create_client(one, "Busy", {"tiktok": ["busy"]}, now=clock.now())
+        await one.write(lambda s: s.execute(update(FeedCache).values(error_count=7)))
+        notices = await asyncio.gather(*(Alerts(db, settings, clock).check() for db in (one, two)))
+    finally:
+        await one.close()
+        await two.close()
+    assert sum(len(n) for n in notices) == 1 and len(hook.received) == 1
 
 
 async def test_without_channels_alerts_are_still_recorded(tmp_path: Path) -> None:

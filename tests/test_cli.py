@@ -83,6 +83,13 @@ def test_settings_hides_secrets(tmp_path: Path) -> None:
     assert "apify_api_secret" not in out and "FLOWKICK_APIFY_TOKEN=***" in out
 
 
+def test_settings_hide_the_alert_webhook_url_and_the_smtp_password(tmp_path: Path) -> None:
+    out = run(tmp_path, "settings", FLOWKICK_ALERT_WEBHOOK_URL="https://hooks.slack.com/services/T0/B0/s3cr3t",
+              FLOWKICK_SMTP_PASSWORD="mail-pass", FLOWKICK_METRICS_TOKEN="scrape-token").stdout
+    assert not {"s3cr3t", "mail-pass", "scrape-token"} & set(re.findall(r"[\w-]+", out))
+    assert "FLOWKICK_ALERT_WEBHOOK_URL=***" in out and "FLOWKICK_SMTP_PASSWORD=***" in out
+
+
 def test_a_bad_setting_value_is_a_clear_error(tmp_path: Path) -> None:
     result = run(tmp_path, "settings", check=False, FLOWKICK_BATCH_SIZE="many")
     assert result.returncode == 1 and "FLOWKICK_BATCH_SIZE='many' is not a valid int" in result.stderr

@@ -72,6 +72,12 @@ async def test_a_key_in_the_authorization_header_is_logged_by_kind_only(
     assert line["key"] == "sk_***" and "sk_demo" not in json.dumps(line)
 
 
+async def test_a_management_call_names_its_client(api: httpx.AsyncClient, log_lines: LogLines) -> None:
+    await api.get("/api/v1/usage", headers={"Authorization": "Bearer sk_demo", "X-Request-ID": "manage-1"})
+    line = access_line(log_lines, "manage-1")
+    assert (line["client_id"], line["key"], line["status"]) == (1, "sk_***", 200)
+
+
 async def test_a_repeat_answered_from_memory_says_so(api: httpx.AsyncClient, log_lines: LogLines) -> None:
     for request_id in ("first-ask", "second-ask"):
         await api.get("/api/v1/social/tiktok", params={"api_key": "pk_demo", "limit": 5},

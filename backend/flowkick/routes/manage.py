@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from flowkick import client_webhooks as hooks
+from flowkick import logs
 from flowkick.admin.queries import usage_by_day
 from flowkick.clients import (
     InvalidHandle,
@@ -53,6 +54,7 @@ async def owner(request: Request) -> ClientView:
     """The client of a secret key; publishable keys (which live in web pages) manage nothing."""
     reader: Reader = request.app.state.reader
     client = await reader.resolve(api_key(request))
+    logs.note_client(client.id, memory=False)  # the access line names who managed what
     if client.key_kind != "secret":
         raise Forbidden("the management API needs the client's secret key", code="secret_key_required")
     reader.quotas.check_burst(reader.quotas.plans[client.plan], f"{client.id}:{client.key_kind}")
