@@ -35,7 +35,7 @@ from flowkick.middleware import LimitRequestLine
 from flowkick.platforms import PLATFORMS
 from flowkick.readpath import Reader
 from flowkick.refresher import Refresher
-from flowkick.routes import api, embed, manage, media, pages, plugin, webhooks
+from flowkick.routes import api, embed, events, manage, media, pages, plugin, webhooks
 from flowkick.settings import Settings
 from flowkick.sources import Source
 from flowkick.sources.apify import ApifySource
@@ -91,7 +91,7 @@ def create_app(
             await db.close()
 
     app = Starlette(
-        routes=[*api.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
+        routes=[*api.routes, *events.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
                 *webhooks.routes, *admin.routes, *admin_alerts.routes, *admin_webhooks.routes, *media.routes],
         middleware=[Middleware(AccessLog, metrics=metrics), Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},

@@ -45,6 +45,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE feed_cache ADD COLUMN counts_renewed_at FLOAT",
         "ALTER TABLE refresh_run ADD COLUMN charged INTEGER NOT NULL DEFAULT 0",
     ],
+    6: [  # analytics: feed views and opened posts per client and day (per post: the item_clicks table)
+        "ALTER TABLE usage ADD COLUMN views INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE usage ADD COLUMN clicks INTEGER NOT NULL DEFAULT 0",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

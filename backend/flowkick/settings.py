@@ -80,6 +80,9 @@ class Settings:
     key_grace_hours: float = setting(24.0, "How long a rotated key keeps working next to its replacement.")
     admin_session_hours: float = setting(12.0, "How long an /admin login lasts.")
     admin_login_attempts: int = setting(5, "Failed /admin logins allowed per address in 15 minutes.")
+    analytics_per_minute: int = setting(60, "Widget events (views, opened posts) one sender may send a minute.")
+    analytics_daily_events: int = setting(200_000, "Widget events counted per client and day; more answer 429.")
+    analytics_item_clicks: int = setting(2_000, "Opened-post clicks counted per post and day; more answer 429.")
     media_store: str = setting("", "Where stored pictures go: empty for a media folder beside the SQLite file (or the "
                                    "working folder), a folder path, or s3://BUCKET for S3-compatible storage.")
     media_public_url: str = setting("", "Base URL the stored pictures are served from (a CDN in front of the store); "

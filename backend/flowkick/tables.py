@@ -170,6 +170,19 @@ class Usage(SQLModel, table=True):
     requests: int = 0
     cache_hits: int = 0
     errors: int = 0
+    views: int = 0  # feeds seen by visitors (widget beacons, analytics.py)
+    clicks: int = 0  # posts opened
+
+
+class ItemClicks(SQLModel, table=True):
+    """Posts opened per client and day (analytics.py): the most clicked posts in /admin."""
+
+    __tablename__ = "item_clicks"
+
+    client_id: int = Field(foreign_key="client.id", primary_key=True)
+    day: str = Field(primary_key=True)
+    item_id: str = Field(primary_key=True, max_length=200)
+    clicks: int = 0
 
 
 class SchemaVersion(SQLModel, table=True):

@@ -2,7 +2,9 @@
 
 A request never writes to the database. Counts and "last requested" times pile up here
 and a background task flushes them every few seconds (and once more on shutdown); a
-failed flush puts them back, so nothing is lost when the database is briefly busy.
+failed flush puts them back, so nothing is lost when the database is briefly busy. The
+widget's views and opened posts (analytics.py decides what counts) ride along: per client
+and day in the usage row, and opened posts per item in item_clicks.
 """
 
 from __future__ import annotations
@@ -20,18 +22,25 @@ from sqlmodel import col, or_
 from flowkick import logs
 from flowkick.clock import Clock, day
 from flowkick.database import Database
-from flowkick.tables import FeedCache, Usage
+from flowkick.tables import FeedCache, ItemClicks, Usage
 
 log = logging.getLogger("flowkick.usage")
 
-_FIELDS = ("requests", "cache_hits", "errors")
+_FIELDS = ("requests", "cache_hits", "errors", "views", "clicks")
+EVENTS = {"view": 3, "click": 4}  # an analytics event's field in _FIELDS
+Clicks = defaultdict[tuple[int, str, str], int]
+
+
+def _zeros() -> list[int]:
+    return [0] * len(_FIELDS)
 
 
 class UsageCounter:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._counts: defaultdict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self._counts: defaultdict[tuple[int, str], list[int]] = defaultdict(_zeros)
+        self._clicks: Clicks = defaultdict(int)
         self._requested: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._day: tuple[float, str] = (0.0, "")
@@ -48,6 +57,13 @@ class UsageCounter:
         totals[1] += hit
         totals[2] += error
 
+    def event(self, client_id: int, kind: str, item_id: str | None = None) -> None:
+        """A view of a feed or an opened post ("view" or "click"), already admitted by analytics.py."""
+        today = self._today()
+        self._counts[(client_id, today)][EVENTS[kind]] += 1
+        if kind == "click" and item_id:
+            self._clicks[(client_id, today, item_id)] += 1
+
     def _today(self) -> str:
         """The UTC day's name, formatted once a day rather than once a request."""
         now = self.clock.now()
@@ -62,7 +78,7 @@ class UsageCounter:
 
     def pending(self, client_id: int) -> dict[str, int]:
         """Counts not yet flushed for a client, summed over days (for quotas and tests)."""
-        totals = [0, 0, 0]
+        totals = _zeros()
         for (cid, _), counts in self._counts.items():
             if cid == client_id:
                 totals = [a + b for a, b in zip(totals, counts, strict=True)]
@@ -87,21 +103,25 @@ class UsageCounter:
                 log.exception("usage flush failed")
 
     async def flush(self) -> None:
-        counts, self._counts = self._counts, defaultdict(lambda: [0, 0, 0])
+        counts, self._counts = self._counts, defaultdict(_zeros)
+        clicks, self._clicks = self._clicks, defaultdict(int)
         requested, self._requested = self._requested, {}
         if not counts and not requested:
             return
         try:
-            await self.db.write(lambda session: self._write(session, counts, requested))
+            await self.db.write(lambda session: self._write(session, counts, clicks, requested))
         except BaseException:
-            self._put_back(counts, requested)
+            self._put_back(counts, clicks, requested)
             raise
 
-    async def _write(self, session: AsyncSession, counts: dict[tuple[int, str], list[int]],
+    async def _write(self, session: AsyncSession, counts: dict[tuple[int, str], list[int]], clicks: Clicks,
                      requested: dict[int, float]) -> None:
         if counts:
             rows = [{"client_id": c, "day": d, **dict(zip(_FIELDS, v, strict=True))} for (c, d), v in counts.items()]
-            await session.execute(_upsert(self.db, rows))
+            await session.execute(_upsert(self.db, Usage, rows, ["client_id", "day"], _FIELDS))
+        if clicks:
+            rows = [{"client_id": c, "day": d, "item_id": i, "clicks": n} for (c, d, i), n in clicks.items()]
+            await session.execute(_upsert(self.db, ItemClicks, rows, ["client_id", "day", "item_id"], ("clicks",)))
         for source_id, at in requested.items():
             await session.execute(
                 update(FeedCache)
@@ -110,21 +130,23 @@ class UsageCounter:
                 .values(last_requested_at=at)
             )
 
-    def _put_back(self, counts: dict[tuple[int, str], list[int]], requested: dict[int, float]) -> None:
+    def _put_back(self, counts: dict[tuple[int, str], list[int]], clicks: Clicks, requested: dict[int, float]) -> None:
         for key, values in counts.items():
             mine = self._counts[key]
             for i, v in enumerate(values):
                 mine[i] += v
+        for item, n in clicks.items():
+            self._clicks[item] += n
         for source_id, at in requested.items():
             self._requested[source_id] = max(at, self._requested.get(source_id, at))
 
 
-def _upsert(db: Database, rows: list[dict[str, Any]]) -> Any:
+def _upsert(db: Database, table: Any, rows: list[dict[str, Any]], keys: list[str], fields: tuple[str, ...]) -> Any:
     """INSERT … ON CONFLICT DO UPDATE adds to the day's counters, atomically on both databases."""
     insert = sqlite.insert if db.is_sqlite else postgresql.insert
-    statement = insert(Usage).values(rows)
+    statement = insert(table).values(rows)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
-        index_elements=["client_id", "day"],
-        set_={name: getattr(Usage, name) + getattr(excluded, name) for name in _FIELDS},
+        index_elements=keys,
+        set_={name: getattr(table, name) + getattr(excluded, name) for name in fields},
     )

@@ -19,6 +19,8 @@ class DayUsage:
     requests: int
     cache_hits: int
     errors: int
+    views: int = 0
+    clicks: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ async def usage_by_day(db: Database, since_day: str, client_id: int | None = Non
 
     async def work(session: AsyncSession) -> list[DayUsage]:
         rows = (await session.execute(query)).scalars().all()
-        return [DayUsage(u.client_id, u.day, u.requests, u.cache_hits, u.errors) for u in rows]
+        return [DayUsage(u.client_id, u.day, u.requests, u.cache_hits, u.errors, u.views, u.clicks) for u in rows]
 
     return await db.read(work)
 

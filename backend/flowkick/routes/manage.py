@@ -116,7 +116,8 @@ async def usage(request: Request) -> Response:
         "plan": plan.name,
         "month": {"requests": used, "limit": limit, "remaining": None if limit is None else max(0, limit - used),
                   "resets_at": iso(month_reset(now)), "over_limit": plan.over_limit, "frozen": plan.spent(used)},
-        "days": [{"day": d.day, "requests": d.requests, "cache_hits": d.cache_hits, "errors": d.errors} for d in days],
+        "days": [{"day": d.day, "requests": d.requests, "cache_hits": d.cache_hits, "errors": d.errors,
+                  "views": d.views, "clicks": d.clicks} for d in days],
     })
 
 
