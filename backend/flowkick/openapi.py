@@ -99,7 +99,8 @@ _SOURCE = {"type": "object", "properties": {
     "status": {"type": "string"}, "item_count": {"type": "integer"},
     "fetched_at": {"type": ["string", "null"]}, "expires_at": {"type": ["string", "null"]},
     "last_error": {"type": ["string", "null"]}, "hidden_ids": {"type": "array", "items": {"type": "string"}},
-    "pinned_ids": {"type": "array", "items": {"type": "string"}}}}
+    "pinned_ids": {"type": "array", "items": {"type": "string"}},
+    "cost_usd_month": {"type": "number", "description": "This month's Apify cost of the source: the client's share"}}}
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
     "code": {"type": "string"}, "message": {"type": "string"}}}}}
@@ -187,7 +188,8 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"204": {"description": "Removed"}, **_errors("401", "403", "404", "429")}}},
             "/api/v1/usage": {"get": {
-                "summary": "This month's requests against the plan, and requests per day", "tags": ["management"],
+                "summary": "This month's requests against the plan, requests per day, and the month's Apify cost "
+                           "share and budget hold", "tags": ["management"],
                 "security": _SECRET, "responses": {"200": _json({"type": "object"}, "Usage"),
                                                    **_errors("401", "403", "429")}}},
             **{f"/api/v1/items/{{item_id}}/{a}": _moderation(a) for a in ("hide", "unhide", "pin", "unpin")},
