@@ -78,6 +78,11 @@ async def test_a_management_call_names_its_client(api: httpx.AsyncClient, log_li
     assert (line["client_id"], line["key"], line["status"]) == (1, "sk_***", 200)
 
 
+async def test_apifys_callback_secret_is_masked_in_its_access_line(api: httpx.AsyncClient, log_lines: LogLines) -> None:
+    await api.post("/webhooks/apify/not-the-secret", headers={"X-Request-ID": "callback-1"}, json={})
+    assert access_line(log_lines, "callback-1")["path"] == "/webhooks/apify/***"
+
+
 async def test_a_repeat_answered_from_memory_says_so(api: httpx.AsyncClient, log_lines: LogLines) -> None:
     for request_id in ("first-ask", "second-ask"):
         await api.get("/api/v1/social/tiktok", params={"api_key": "pk_demo", "limit": 5},
@@ -106,6 +111,7 @@ async def test_an_unhandled_error_is_logged_and_answered_with_its_request_id(log
     ("headers: {'authorization': 'Bearer sk_live'}", "headers: {'authorization': 'Bearer sk_***'}"),
     ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***"),
     ("asked for the task_list of disk_usage", "asked for the task_list of disk_usage"),
+    ("POST /webhooks/apify/Zk3-9x?dispatch=1 failed", "POST /webhooks/apify/***?dispatch=1 failed"),
 ])
 def test_redact_masks_keys_credential_values_and_authorization(text: str, shown: str) -> None:
     assert logs.redact(text) == shown

@@ -106,14 +106,14 @@ _shown_paths: dict[tuple[str, bytes], str] = {}  # widget URLs repeat: mask each
 
 def _path(scope: Scope) -> str:
     query = scope["query_string"]
-    if not query:
+    if not query and not scope["path"].startswith("/webhooks/"):
         return str(scope["path"])
     key = (scope["path"], query)
     shown = _shown_paths.get(key)
     if shown is None:
         if len(_shown_paths) >= 10_000:
             _shown_paths.clear()
-        shown = _shown_paths[key] = logs.redact(scope["path"] + "?" + query.decode("latin-1"))
+        shown = _shown_paths[key] = logs.redact(scope["path"] + ("?" + query.decode("latin-1") if query else ""))
     return shown
 
 

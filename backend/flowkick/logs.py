@@ -43,6 +43,9 @@ _KEY = re.compile(r"\b([ps]k_)[A-Za-z0-9_-]+")
 _QUERY = re.compile(r"(?i)(\b(?:api_key|token|secret|password)=)([^&\s\"'#]+)")
 # An Authorization header as it may show up in a dumped request or an error message.
 _AUTHORIZATION = re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?(?:bearer |basic )?)([^\s\"',)]+)")
+# The secret in Apify's callback address (/webhooks/apify/{secret}): in our access lines and in
+# whatever Apify's errors repeat of the webhook we gave it.
+_CALLBACK = re.compile(r"(/webhooks/apify/)([^/?#\s\"']+)")
 
 
 def redact(text: str) -> str:
@@ -53,6 +56,8 @@ def redact(text: str) -> str:
         text = _QUERY.sub(_masked_value, text)
     if "uthorization" in text or "UTHORIZATION" in text:
         text = _AUTHORIZATION.sub(_masked_value, text)
+    if "/webhooks/apify/" in text:
+        text = _CALLBACK.sub(_masked_value, text)
     return text
 
 
