@@ -5,6 +5,7 @@ nothing at all under Global Privacy Control."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -151,6 +152,22 @@ async def test_unknown_and_secret_keys_are_refused(tmp_path: Path) -> None:
     async with events_app(tmp_path) as (_, client):
         assert (await send(client, '{"type": "view"}', key="pk_nobody")).status_code == 401
         assert (await send(client, '{"type": "view"}', key="sk_demo")).status_code == 400
+
+
+@pytest.mark.anyio
+async def test_admin_charts_views_and_clicks_and_lists_the_most_opened_posts(tmp_path: Path) -> None:
+    async with events_app(tmp_path, admin_password="pw", secret_key="s") as (_, client):
+        first, second = (await _instagram_ids(client))[:2]
+        for body in ('{"type": "view"}', '{"type": "view"}', f'{{"type": "click", "item": "{second}"}}',
+                     f'{{"type": "click", "item": "{first}"}}', f'{{"type": "click", "item": "{second}"}}'):
+            await send(client, body)
+        form = (await client.get("/admin/login")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)[1]  # type: ignore[index]
+        await client.post("/admin/login", data={"csrf": csrf, "password": "pw"})
+        page = (await client.get("/admin/analytics")).text
+    assert 'aria-label="Feed views per day, last 30 days"' in page and ": 2</title>" in page
+    top = re.findall(r"<tr><td><code>([^<]+)</code></td><td>[^<]*</td><td>(\d+)</td>", page)
+    assert top == [(second, "2"), (first, "1")]
 
 
 # -- in Chromium -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from flowkick import openapi
 from flowkick.access import AccessLog
 from flowkick.admin import alerts as admin_alerts
+from flowkick.admin import analytics as admin_analytics
 from flowkick.admin import designer as admin_designer
 from flowkick.admin import routes as admin
 from flowkick.admin import webhooks as admin_webhooks
@@ -93,7 +94,7 @@ def create_app(
 
     app = Starlette(
         routes=[*api.routes, *events.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
-                *webhooks.routes, *admin.routes, *admin_alerts.routes, *admin_designer.routes, *admin_webhooks.routes, *media.routes],
+                *webhooks.routes, *admin.routes, *admin_alerts.routes, *admin_analytics.routes, *admin_designer.routes, *admin_webhooks.routes, *media.routes],
         middleware=[Middleware(AccessLog, metrics=metrics), Middleware(LimitRequestLine), Middleware(RepeatAnswers)],
         exception_handlers={FlowkickError: flowkick_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
