@@ -138,3 +138,8 @@ async def test_the_fragment_carries_the_next_cursor_for_load_more(tmp_path: Path
         fragment = (await client.get("/embed/instagram", params={"api_key": "pk_demo", "limit": "3", "more": "1"})).text
         without = (await client.get("/embed/instagram", params={"api_key": "pk_demo", "limit": "3"})).text
     assert f'data-fk-next="{api["next"]}"' in fragment and 'class="fk-load"' not in without
+
+
+def test_posts_of_the_same_moment_keep_the_feeds_order_across_pages() -> None:
+    same = [post(n, 20) for n in (5, 9, 1, 7)]
+    assert all_pages(same, 3) == [["instagram:5", "instagram:9", "instagram:1"], ["instagram:7"]]

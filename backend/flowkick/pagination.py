@@ -1,10 +1,11 @@
 """Cursor pagination of a feed: `cursor` in, `next` out, correct while the feed refreshes.
 
-A page ends at an item, and the cursor names that item's place in the feed's order rather
-than a count of items: (published_at, id) for a post, or its rank for a pinned post (pinned
-posts come first). A refresh that adds new posts at the top, or drops old ones at the
-bottom, between two pages therefore neither repeats nor skips a post: the next page starts
-right after the last post shown, wherever it now sits. Cursors are opaque to callers
+A page ends at an item, and the cursor names that item rather than a count of items: its
+(published_at, id) for a post, or its rank for a pinned post (pinned posts come first, the
+rest newest first; posts of the same moment keep the feed's order). The next page starts
+right after that post, wherever it now sits, or, when a refresh dropped it, after its
+moment. A refresh that adds new posts at the top or drops old ones between two pages
+therefore neither repeats nor skips a post. Cursors are opaque to callers
 (base64url JSON) and a malformed one is a 400, never a guess.
 """
 
@@ -33,7 +34,7 @@ def page(items: Sequence[dict[str, Any]], pinned: Sequence[str], limit: int, cur
     """The `limit` items after `cursor` (from the top without one), and the cursor after them."""
     rank = {item_id: n for n, item_id in enumerate(pinned)}
     pins = sorted((i for i in items if i.get("id") in rank), key=lambda i: rank[i.get("id")])
-    rest = sorted((i for i in items if i.get("id") not in rank), key=_key, reverse=True)
+    rest = sorted((i for i in items if i.get("id") not in rank), key=lambda i: _key(i)[0], reverse=True)
     after = _after(pins, rest, rank, decode(cursor)) if cursor else pins + rest
     chosen = after[:limit]
     return Page(chosen, encode(chosen[-1], rank) if len(after) > limit else None)
@@ -43,8 +44,10 @@ def _after(pins: list[dict[str, Any]], rest: list[dict[str, Any]], rank: Mapping
            position: dict[str, Any]) -> list[dict[str, Any]]:
     if "pin" in position:
         return [i for i in pins if rank[i.get("id")] > position["pin"]] + rest
-    last = (position["at"], position["id"])
-    return [i for i in rest if _key(i) < last]
+    ids = [i.get("id") for i in rest]
+    if position["id"] in ids:
+        return rest[ids.index(position["id"]) + 1:]
+    return [i for i in rest if _key(i)[0] < position["at"]]
 
 
 def _key(item: Mapping[str, Any]) -> tuple[str, str]:
