@@ -4,6 +4,7 @@ any script runs. Ten loads of each, in Chromium; the bare async tag is the contr
 
 from __future__ import annotations
 
+import gzip
 import html
 import re
 import time
@@ -147,3 +148,20 @@ def test_spacer_is_a_share_of_the_width_plus_pixels() -> None:
     percent, pixels = snippets.spacer_height("instagram", EmbedOptions(limit=6))
     width = 600  # 3 columns of (600 - 24 - 16) / 3 = 186.67px squares in 2 rows, 8px apart, a 56px header
     assert percent * width / 100 + pixels == pytest.approx(24 + 56 + 2 * (560 / 3) + 8)
+
+
+def test_widget_first_load_stays_within_3_5_kb_gzipped() -> None:
+    assert len(gzip.compress((REPO / "widget" / "widget.js").read_bytes(), 9)) <= 3.5 * 1024
+
+
+@pytest.mark.parametrize("name", ["lightbox", "analytics"])
+def test_parts_loaded_on_first_use_come_from_the_same_origin_long_cached(demo: str, name: str) -> None:
+    reply = httpx.get(f"{demo}/widget/{name}.js")
+    assert reply.content == (REPO / "widget" / f"{name}.js").read_bytes()
+    assert reply.headers["content-type"].startswith("text/javascript") and "max-age" in reply.headers["cache-control"]
+    assert httpx.get(f"{demo}/widget/{name}.js", headers={"if-none-match": reply.headers["etag"]}).status_code == 304
+
+
+def test_only_the_widgets_own_parts_are_served(demo: str) -> None:
+    assert httpx.get(f"{demo}/widget/widget.js").status_code == 404
+    assert httpx.get(f"{demo}/widget/..%2Fpyproject.js").status_code == 404
