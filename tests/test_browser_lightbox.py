@@ -5,6 +5,7 @@ axe finds nothing serious with it open, and the fragment without JavaScript keep
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from flowkick import snippets
+from flowkick.render import EmbedOptions, render_fragment
 from tests.support.browser import Tab, another_site, chromium, open_tab, run_axe
 from tests.support.servers import StaticSource, demo_app, live_app, warm
 
@@ -224,3 +226,54 @@ def test_load_more_disappears_after_the_last_page(browser: Browser, demo: str) -
         tab.wait_for_items(total)
         assert tab.page.locator(".fk-load").count() == 0
         assert len(tab.items()) == total
+
+
+# A real, playable WebM made by Chromium itself (a canvas recorded for a moment): no video file
+# ships with the tests and no encoder is installed.
+RECORD_WEBM = """async () => {
+  const canvas = Object.assign(document.createElement('canvas'), {width: 64, height: 64});
+  const paint = canvas.getContext('2d'), recorder = new MediaRecorder(canvas.captureStream(25), {mimeType: 'video/webm'});
+  const chunks = [];
+  recorder.ondataavailable = (e) => chunks.push(e.data);
+  const done = new Promise((resolve) => recorder.onstop = resolve);
+  recorder.start();
+  for (let frame = 0; frame < 25; frame++) {
+    paint.fillStyle = `hsl(${frame * 14}, 80%, 50%)`;
+    paint.fillRect(0, 0, 64, 64);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+  }
+  recorder.stop();
+  await done;
+  return [...new Uint8Array(await new Blob(chunks).arrayBuffer())];
+}"""
+
+
+def video_item(n: int, url: str) -> dict[str, Any]:
+    return {"id": f"tiktok:v{n}", "platform": "tiktok", "type": "video", "url": f"https://www.tiktok.com/@c/video/{n}",
+            "title": None, "text": f"Clip {n}", "image": None, "media": [{"type": "video", "url": url}],
+            "published_at": f"2026-11-2{n}T10:00:00Z", "author": {"name": "Luna Café", "handle": "c"},
+            "likes": 3, "comments": None, "views": 40, "shares": None, "rating": None, "reply": None}
+
+
+def test_a_stored_video_plays_inline_muted_with_controls_on_click_only(browser: Browser, demo: str) -> None:
+    clip = f"{demo}/media/clip.webm"
+    envelope = {"platform": "tiktok", "profile": {"name": "Luna Café"}, "status": "ok",
+                "items": [video_item(1, clip), video_item(2, clip)]}
+    fragment = render_fragment(envelope, EmbedOptions(limit=2), datetime(2026, 11, 30, tzinfo=UTC))
+    with open_tab(browser) as tab:
+        tab.page.goto(f"{demo}/examples/")
+        webm = bytes(tab.page.evaluate(RECORD_WEBM))
+        tab.page.route(f"{demo}/embed/tiktok*", lambda route: route.fulfill(
+            body=fragment, content_type="text/html", headers={"access-control-allow-origin": "*"}))
+        tab.page.route(clip, lambda route: route.fulfill(body=webm, content_type="video/webm"))
+        embed(tab, demo, "tiktok", {"limit": "2"}, 2)
+        assert tab.page.locator("video").count() == 0  # nothing plays by itself
+        tab.page.locator("[data-item] .fk-link").first.click()
+        video = tab.page.locator(f"{DIALOG}[open] video")
+        video.wait_for()
+        assert video.evaluate("v => [v.muted, v.controls, v.autoplay, v.src]") == [True, True, False, clip]
+        tab.page.wait_for_function("v => v.currentTime > 0 && !v.paused", arg=video.element_handle())
+        tab.page.keyboard.press("ArrowRight")  # the next video waits for its own click
+        assert tab.page.locator(f"{DIALOG} video").evaluate("v => v.paused") is True
+        tab.page.keyboard.press("Escape")
+        assert tab.page.locator(f"{DIALOG} video").evaluate("v => v.paused") is True
