@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from flowkick import snippets
 from flowkick.app import create_app
 from flowkick.render import EmbedOptions
 from flowkick.settings import Settings
+from scripts.screenshots import shoot_designer
 from tests.support.browser import Tab, chromium, open_tab
 from tests.support.servers import live_app, warm
 
@@ -214,3 +216,8 @@ def test_the_grid_shows_every_post_with_its_thumbnail(tab: Tab, server: str) -> 
     thumbnail = posts.locator("img").first
     thumbnail.scroll_into_view_if_needed()
     assert thumbnail.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+
+
+def test_a_screenshot_shows_the_designer(browser: Browser, server: str, tmp_path: Path) -> None:
+    written = shoot_designer(browser, server, PASSWORD, tmp_path)
+    assert written.name == "designer.png" and written.stat().st_size > 10_000

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser
 
 from flowkick import snippets
 from flowkick.render import EmbedOptions, render_fragment
+from scripts.screenshots import shoot_lightbox
 from tests.support.browser import Tab, another_site, chromium, open_tab, run_axe
 from tests.support.servers import StaticSource, demo_app, live_app, warm
 
@@ -277,3 +278,9 @@ def test_a_stored_video_plays_inline_muted_with_controls_on_click_only(browser: 
         assert tab.page.locator(f"{DIALOG} video").evaluate("v => v.paused") is True
         tab.page.keyboard.press("Escape")
         assert tab.page.locator(f"{DIALOG} video").evaluate("v => v.paused") is True
+
+
+def test_screenshots_show_the_lightbox_in_light_and_dark(browser: Browser, demo: str, tmp_path: Path) -> None:
+    written = shoot_lightbox(browser, demo, tmp_path)
+    assert sorted(p.name for p in written) == ["lightbox-dark.png", "lightbox-light.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 10_000 for p in written)
