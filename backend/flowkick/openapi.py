@@ -188,11 +188,19 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"204": {"description": "Removed"}, **_errors("401", "403", "404", "429")}}},
             "/api/v1/usage": {"get": {
-                "summary": "This month's requests against the plan, requests per day, and the month's Apify cost "
+                "summary": "This month's requests against the plan, requests, views and clicks per day, and the month's Apify cost "
                            "share and budget hold", "tags": ["management"],
                 "security": _SECRET, "responses": {"200": _json({"type": "object"}, "Usage"),
                                                    **_errors("401", "403", "429")}}},
             **{f"/api/v1/items/{{item_id}}/{a}": _moderation(a) for a in ("hide", "unhide", "pin", "unpin")},
+            "/api/v1/events": {"post": {
+                "summary": "The widget's cookieless beacons: a feed seen, a post opened (per day in /api/v1/usage)",
+                "tags": ["public"], "parameters": [_FEED_PARAMS[0]],
+                "requestBody": {"required": True, "content": {"text/plain": {"schema": {
+                    "type": "object", "required": ["type"], "properties": {
+                        "type": {"type": "string", "enum": ["view", "click"]},
+                        "item": {"type": "string", "description": "The opened post's id (clicks)"}}}}}},
+                "responses": {"204": {"description": "Counted"}, **_errors("400", "401", "403", "429")}}},
             **_WEBHOOK_PATHS,
         },
         "components": {
