@@ -33,7 +33,6 @@ from sqlmodel import func, select  # noqa: E402
 
 from bench.media_ingest import measure  # noqa: E402
 from flowkick.app import create_app  # noqa: E402
-from flowkick.clients import create_client  # noqa: E402
 from flowkick.database import Database  # noqa: E402
 from flowkick.media.resolve import origin_key  # noqa: E402
 from flowkick.settings import Settings  # noqa: E402
@@ -42,7 +41,7 @@ from tests.support.browser import another_site, chromium  # noqa: E402
 from tests.support.fake_apify import FakeApify  # noqa: E402
 from tests.support.fake_apify.cdn_urls import attach  # noqa: E402
 from tests.support.fake_cdn import FakeCdn  # noqa: E402
-from tests.support.servers import live_app, warm  # noqa: E402
+from tests.support.servers import live_app, new_client, warm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLES = {"instagram": "lunacafe.berlin", "tiktok": "lunacafe.berlin", "google_reviews": "ChIJN1t_tDeuEmsRUsoyG83frY4"}
@@ -64,7 +63,8 @@ def main() -> None:
         settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{folder}/flowkick.db",
                                      apify_token=fake.token, apify_api_url=fake.url, apify_poll_seconds=0.05,
                                      media_allow_private_hosts=1, tick_seconds=0.2)
-        key, secret = _run(_client(settings))
+        made = new_client(settings.database_url, HANDLES)
+        key, secret = made.publishable_key, made.secret_key
         with live_app(create_app(settings)) as url, chromium() as browser:
             warm(url, tuple(HANDLES), headers={"Authorization": f"Bearer {secret}"})
             originals = _run(_originals(settings))
@@ -122,16 +122,6 @@ def _visit(browser: Browser, html: str, viewport: dict[str, int], scale: float, 
         visit.digests = frozenset(digests)
     context.close()
     return visit
-
-
-async def _client(settings: Settings) -> tuple[str, str]:
-    db = Database(settings.database_url)
-    await db.connect()
-    try:
-        made = await create_client(db, "Luna Café", {p: [h] for p, h in HANDLES.items()}, now=0.0)
-    finally:
-        await db.close()
-    return made.publishable_key, made.secret_key
 
 
 async def _originals(settings: Settings) -> dict[str, int]:

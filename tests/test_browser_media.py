@@ -5,10 +5,8 @@ the visitor."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,15 +14,12 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from flowkick.app import create_app
-from flowkick.clients import create_client
-from flowkick.database import Database
 from flowkick.platforms import PLATFORMS
-from flowkick.settings import Settings
 from tests.support.apify_rig import apify_settings
 from tests.support.browser import another_site, chromium
 from tests.support.fake_apify import FakeApify
 from tests.support.fake_cdn import FakeCdn
-from tests.support.servers import live_app, warm
+from tests.support.servers import live_app, new_client, warm
 
 HANDLES = {"instagram": "lunacafe.berlin", "tiktok": "lunacafe.berlin", "facebook": "lunacafe.berlin",
            "twitter": "lunacafe", "youtube": "lunacafe", "google_reviews": "ChIJN1t_tDeuEmsRUsoyG83frY4"}
@@ -46,21 +41,10 @@ def browser() -> Iterator[Browser]:
 def served(tmp_path: Path, fake_apify: FakeApify, fake_cdn: FakeCdn) -> Iterator[tuple[str, str]]:
     """Flowkick in Apify mode on 127.0.0.1 with every feed scraped and its pictures stored; (url, key)."""
     settings = apify_settings(tmp_path, fake_apify, media_allow_private_hosts=1)
-    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's event loop
-        key = thread.submit(asyncio.run, _client(settings)).result()
+    key = new_client(settings.database_url, HANDLES).publishable_key
     with live_app(create_app(settings)) as url:
         warm(url, PLATFORMS, headers={"Authorization": f"Bearer {key}"})
         yield url, key
-
-
-async def _client(settings: Settings) -> str:
-    db = Database(settings.database_url)
-    await db.connect()
-    try:
-        made = await create_client(db, "Luna Café", {p: [h] for p, h in HANDLES.items()}, now=0.0)
-    finally:
-        await db.close()
-    return made.publishable_key
 
 
 def cafe_page(url: str, key: str) -> str:

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from flowkick.app import create_app
+from flowkick.clients import NewClient, create_client
+from flowkick.database import Database
 from flowkick.platforms import PLATFORMS
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, Source
@@ -64,6 +67,21 @@ class StaticSource:
                    "avatar_url": None, "followers": 10, "rating": 4.5, "review_count": 2}
         return FetchResult(handles={h: HandleResult(items=list(self.items.get(platform, []))[:limit], profile=profile)
                                     for h in handles})
+
+
+def new_client(database_url: str, sources: Mapping[str, str]) -> NewClient:
+    """A client tracking one handle per platform, made through the Python API on the database
+    a live app uses; from a thread of its own, as Playwright's sync API holds this one's loop."""
+    async def create() -> NewClient:
+        db = Database(database_url)
+        await db.connect()
+        try:
+            return await create_client(db, "Luna Café", {p: [h] for p, h in sources.items()}, now=time.time())
+        finally:
+            await db.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, create()).result()
 
 
 def warm(base_url: str, platforms: tuple[str, ...] = PLATFORMS, timeout: float = 60,
