@@ -16,6 +16,7 @@ in the preview next to the grid.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast, get_args
 from urllib.parse import urlencode
@@ -48,8 +49,25 @@ Picked = tuple[ops.ClientSummary, str, str]
 
 @page
 async def designer_page(request: Request, session: Session) -> Response:
+    return await _designer(request, session, request.query_params)
+
+
+@action
+async def issue_key(request: Request, session: Session, form: Form) -> Response:
+    """A new publishable key for the codes, so nobody has to find the old one (which keeps
+    working for FLOWKICK_KEY_GRACE_HOURS)."""
+    state = request.app.state
+    values = {name: _one(form, name) for name in ("source", *OPTIONS)}
+    picked = _picked(await ops.list_clients(state.db), values["source"])
+    if picked:
+        values["key"] = await ops.rotate_key(state.db, picked[0].id, "publishable", now=state.clock.now(),
+                                             grace_seconds=state.settings.key_grace_hours * 3600) or ""
+        state.reader.forget_clients()
+    return await _designer(request, session, values)
+
+
+async def _designer(request: Request, session: Session, query: Mapping[str, str]) -> Response:
     everyone = await ops.list_clients(request.app.state.db)
-    query = request.query_params
     picked = _picked(everyone, query.get("source", ""))
     options = {name: query[name] for name in OPTIONS if query.get(name) and query[name] != DEFAULTS.get(name)}
     key = query.get("key", "").strip()[:200]
@@ -64,6 +82,7 @@ async def designer_page(request: Request, session: Session) -> Response:
         "layouts": LAYOUTS, "themes": THEMES, "langs": LANGS, "error": error, "key": "" if error else key,
         "codes": _codes(request, picked, options, "" if error else key) if picked else None,
         "preview": _preview_url(query.get("source", ""), options) if picked else None,
+        "grace_hours": request.app.state.settings.key_grace_hours,
     }, session, 400 if error else 200)
 
 
@@ -218,6 +237,7 @@ def _back(form: Form) -> Response:
 routes: list[BaseRoute] = [
     Route("/admin/designer", designer_page, methods=["GET"]),
     Route("/admin/designer/preview", preview, methods=["GET"]),
+    Route("/admin/designer/key", issue_key, methods=["POST"]),
     Route("/admin/moderation", moderation_page, methods=["GET"]),
     Route("/admin/moderation/item", moderate_item, methods=["POST"]),
     Route("/admin/moderation/rules", save_rules, methods=["POST"]),
