@@ -17,7 +17,7 @@ from flowkick.app import create_app
 from flowkick.render import EmbedOptions
 from flowkick.settings import Settings
 from scripts.screenshots import shoot_designer
-from tests.support.browser import Tab, chromium, open_tab
+from tests.support.browser import Tab, chromium, open_tab, run_axe
 from tests.support.servers import live_app, warm
 
 PASSWORD = "designer at work"
@@ -221,3 +221,11 @@ def test_the_grid_shows_every_post_with_its_thumbnail(tab: Tab, server: str) -> 
 def test_a_screenshot_shows_the_designer(browser: Browser, server: str, tmp_path: Path) -> None:
     written = shoot_designer(browser, server, PASSWORD, tmp_path)
     assert written.name == "designer.png" and written.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("path", [f"/admin/designer?source={SOURCE}&more=1", f"/admin/moderation?source={SOURCE}",
+                                  "/admin/analytics"])
+def test_axe_finds_nothing_serious_on_the_new_pages(tab: Tab, server: str, path: str) -> None:
+    tab.page.goto(server + path)
+    tab.page.wait_for_load_state("networkidle")
+    assert run_axe(tab.page) == []
