@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from flowkick.app import create_app
 from flowkick.settings import Settings
@@ -31,6 +31,17 @@ ADMIN_PASSWORD = "screenshots only"
 DESIGNER = "/admin/designer?source=1:instagram:lunacafe.berlin&layout=grid&columns=4&limit=8&accent=%23e11d48&radius=4"
 
 
+def _scroll_through(page: Page) -> None:
+    """Show every part of the page once, as a visitor scrolling would: Chromium decodes a
+    picture when it nears the viewport, and a full-page capture does not scroll."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    for top in range(0, height, VIEWPORT["height"] // 2):
+        page.evaluate(f"window.scrollTo(0, {top})")
+        page.wait_for_timeout(100)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_load_state("networkidle")
+
+
 def shoot(browser: Browser, base_url: str, out: Path = OUT) -> list[Path]:
     """One full-page PNG per example and colour scheme; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -40,7 +51,7 @@ def shoot(browser: Browser, base_url: str, out: Path = OUT) -> list[Path]:
             with open_tab(browser, color_scheme=scheme) as tab:
                 tab.page.goto(f"{base_url}/examples/{path}")
                 tab.wait_for_items(items)
-                tab.page.wait_for_load_state("networkidle")
+                _scroll_through(tab.page)
                 target = out / f"{name}-{scheme}.png"
                 height = min(MAX_HEIGHT, tab.page.evaluate("document.documentElement.scrollHeight"))
                 tab.page.screenshot(path=str(target), full_page=True, animations="disabled",
