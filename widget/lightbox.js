@@ -20,7 +20,7 @@
     ".fk-lb-media img,.fk-lb-media video{display:block;max-width:100%;max-height:82vh;width:auto;height:auto;object-fit:contain}",
     ".fk-lb-strip{display:flex;width:100%;overflow-x:auto;scroll-snap-type:x mandatory}",
     ".fk-lb-strip img{flex:0 0 100%;width:100%;scroll-snap-align:start}",
-    ".fk-lb-info{flex:1 1 280px;min-width:0;display:flex;flex-direction:column;gap:10px;padding:56px 20px 24px}",
+    ".fk-lb-info{flex:1 1 280px;min-width:0;display:flex;flex-direction:column;gap:10px;padding:56px 56px 24px 20px}",
     ".fk-lb-by{margin:0;font-weight:600}.fk-lb-title{margin:0;font-size:16px}",
     ".fk-lb-text{margin:0;white-space:pre-line;overflow-wrap:anywhere}",
     ".fk-lb-meta{display:flex;flex-wrap:wrap;gap:4px 0;color:var(--fk-muted,#595959);font-size:12px}",
@@ -31,7 +31,7 @@
     "font:700 24px/40px system-ui,sans-serif;color:var(--fk-fg,#1a1a1a);background:var(--fk-bg,#fff);box-shadow:0 1px 4px rgba(0,0,0,.45)}",
     ".fk-lb-nav:focus-visible,.fk-lb-link:focus-visible,.fk-lb-strip:focus-visible{outline:2px solid var(--fk-accent,#1b66d2);outline-offset:2px}",
     ".fk-lb-nav[disabled]{display:none}",
-    ".fk-lb-close{top:8px;right:8px}.fk-lb-prev{top:8px;left:8px}.fk-lb-next{top:8px;left:56px}"
+    ".fk-lb-close{top:8px;right:8px}.fk-lb-prev,.fk-lb-next{top:calc(50% - 20px)}.fk-lb-prev{left:8px}.fk-lb-next{right:8px}"
   ].join("");
 
   function make(tag, cls, text) {
