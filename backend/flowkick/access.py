@@ -23,7 +23,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowkick import logs
-from flowkick.answers import FEED_PATHS
+from flowkick.answers import STORED_PATHS
 
 if TYPE_CHECKING:
     from flowkick.metrics import Metrics
@@ -32,7 +32,8 @@ log = logging.getLogger("flowkick.access")
 
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:@+=/-]{1,128}")
 _INTERNAL = orjson.dumps({"error": {"code": "internal", "message": "something went wrong on our side"}})
-_FEED_ROUTES = {"/api/v1/social/": "/api/v1/social/{platform}", "/api/v1/feed": "/api/v1/feed"}
+_FEED_ROUTES = {"/api/v1/social/": "/api/v1/social/{platform}", "/api/v1/feed": "/api/v1/feed",
+                "/embed/feed": "/embed/feed", "/embed/": "/embed/{platform}"}  # the first prefix that fits
 
 
 class AccessLog:
@@ -123,8 +124,8 @@ def _route(scope: Scope) -> str:
     if route is not None:
         return str(getattr(route, "path", "other"))
     path: str = scope["path"]
-    if path.startswith(FEED_PATHS):  # answered before routing by RepeatAnswers
-        return _FEED_ROUTES["/api/v1/social/" if path.startswith("/api/v1/social/") else "/api/v1/feed"]
+    if path.startswith(STORED_PATHS):  # answered before routing by RepeatAnswers
+        return next(route for prefix, route in _FEED_ROUTES.items() if path.startswith(prefix))
     return "unmatched"
 
 

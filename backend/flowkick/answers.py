@@ -4,29 +4,37 @@ Most feed traffic is one widget URL asked again and again. The first request tak
 full read path (key, origin, quota, feed lookup, filtering, serialization) and its answer
 is kept here under the request's raw facts: path, query string, and the headers that can
 change the answer. `RepeatAnswers`, a pure ASGI middleware, answers a repeat before any
-routing: it checks that nothing the answer depends on has changed (a generation bumped on
-every feed or client change, and a deadline: the data turning stale, a rotated key
-expiring, the in-memory feed copy due for a re-read), counts the request for quotas and
+routing: it checks that nothing the answer depends on has changed (an epoch per source,
+bumped when that source's feed is written, so a refresh of one feed leaves every other
+feed's answers alone; a generation bumped when any client changes; and a deadline: the
+data turning stale, a rotated key expiring, the in-memory feed copy due for a re-read),
+counts the request for quotas and
 usage, and sends the stored bytes with pre-encoded headers. Anything unusual (a quota or
 burst refusal, a month not yet loaded) falls through to the full path, which answers it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cachetools import LRUCache
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from flowkick.compression import Coding, Encoded, accepted, vary
 from flowkick.errors import FlowkickError
 
 if TYPE_CHECKING:
     from flowkick.readpath import FeedView, Reader
 
-# Request headers that can change a feed answer; every other header is ignored.
+# Request headers that can change a feed answer; every other header is ignored (the
+# coding is picked per request from the codings an answer keeps).
 _VARYING = (b"authorization", b"origin", b"referer", b"host")
+_VARYING_EMBED = (*_VARYING, b"accept-language")  # a fragment's language follows the browser's
 FEED_PATHS = ("/api/v1/social/", "/api/v1/feed")
+EMBED_PATH = "/embed/"
+STORED_PATHS = (*FEED_PATHS, EMBED_PATH)
 
 Key = tuple[str, bytes, tuple[bytes, ...]]
 RawHeaders = list[tuple[bytes, bytes]]
@@ -38,45 +46,82 @@ class Answer:
     plan: str
     key_kind: str
     source_ids: tuple[int, ...]
+    epochs: tuple[int, ...]  # each source's epoch when its feed was read for this answer
     nudge: tuple[int, ...]  # pending or stale sources: each repeat asks the refresher again
     status_code: int
-    body: bytes
     etag: bytes
-    headers: RawHeaders  # everything but the per-request quota headers
+    sent: dict[Coding, tuple[bytes, RawHeaders]]  # per coding: the body and every header but the quota's
     not_modified_headers: RawHeaders
     valid_until: float
     generation: int
+
+    def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders]:
+        """The body and headers in the smallest coding the request accepts."""
+        allowed = accepted(accept_encoding.decode("latin-1"))
+        for coding in ("br", "gzip"):
+            if coding in allowed and coding in self.sent:
+                return self.sent[coding]
+        return self.sent[None]
 
 
 class Answers:
     def __init__(self, maxsize: int = 20_000) -> None:
         self.generation = 0
+        self.hits = 0  # repeats answered from a stored answer
+        self.misses = 0  # requests the full path had to answer
+        self._epochs: dict[int, int] = {}
         self._answers: LRUCache[Key, Answer] = LRUCache(maxsize=maxsize)
 
+    def epoch(self, source_id: int) -> int:
+        """How many times this source's feed changed in this process's sight: read it before
+        the feed, so an answer built from a copy read before a change is never kept as current."""
+        return self._epochs.get(source_id, 0)
+
+    def forget_sources(self, source_ids: Iterable[int]) -> None:
+        """These feeds changed: their answers must be worked out again; every other feed's stay."""
+        for source_id in source_ids:
+            self._epochs[source_id] = self._epochs.get(source_id, 0) + 1
+
     def invalidate(self) -> None:
-        """A feed or a client changed: every stored answer must be worked out again once."""
+        """A client changed (keys, origins, sources, moderation): every stored answer depends on one."""
         self.generation += 1
 
     def get(self, key: Key, now: float) -> Answer | None:
         answer = self._answers.get(key)
-        if answer is None or answer.generation != self.generation or now >= answer.valid_until:
+        if answer is None or not self._current(answer, now):
+            self.misses += 1
             return None
+        self.hits += 1
         return answer
 
-    def put(self, key: Key, view: FeedView, body: bytes, etag: str, headers: dict[str, str], media_type: str) -> None:
-        caching = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    def _current(self, answer: Answer, now: float) -> bool:
+        if answer.generation != self.generation or now >= answer.valid_until:
+            return False
+        return all(self._epochs.get(s, 0) == e for s, e in zip(answer.source_ids, answer.epochs, strict=True))
+
+    def put(self, key: Key, view: FeedView, body: Encoded, etag: str, headers: dict[str, str], media_type: str) -> None:
+        caching = _raw(vary(dict(headers)))
         self._answers[key] = Answer(
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
-            source_ids=view.source_ids, nudge=view.nudge, status_code=view.status_code, body=body,
+            source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
             etag=etag.encode("latin-1"),
-            headers=[*caching, (b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())],
+            sent={coding: (data, [*caching, *_content(coding, data, media_type)]) for coding, data in body.codings().items()},
             not_modified_headers=caching, valid_until=view.valid_until, generation=self.generation,
         )
 
 
+def _raw(headers: dict[str, str]) -> RawHeaders:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+def _content(coding: Coding, body: bytes, media_type: str) -> RawHeaders:
+    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+    return headers if coding is None else [*headers, (b"content-encoding", coding.encode())]
+
+
 def request_key(scope: Scope) -> Key:
     """The raw facts a feed answer depends on, read straight from the ASGI scope."""
-    found = dict.fromkeys(_VARYING, b"")
+    found = dict.fromkeys(_VARYING_EMBED if scope["path"].startswith(EMBED_PATH) else _VARYING, b"")
     for name, value in scope["headers"]:
         if name in found:
             found[name] = value
@@ -84,13 +129,13 @@ def request_key(scope: Scope) -> Key:
 
 
 class RepeatAnswers:
-    """Answers a repeated GET of a feed from `Reader.answers`, before routing."""
+    """Answers a repeated GET of a feed (JSON or fragment) from `Reader.answers`, before routing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(FEED_PATHS):
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(STORED_PATHS):
             reader: Reader = scope["app"].state.reader
             answer = reader.answers.get(request_key(scope), reader.clock.now())
             if answer is not None and await _send_repeat(reader, answer, scope, send):
@@ -113,17 +158,29 @@ async def _send_repeat(reader: Reader, answer: Answer, scope: Scope, send: Send)
         reader.refresher.request(source_id)
     reader.usage.record(answer.client_id, hit=True)
     extra = [] if quota is None else [(k.lower().encode(), v.encode()) for k, v in quota.headers().items()]
-    if answer.status_code == 200 and _etag_matches(scope, answer.etag):
+    if_none_match, accept_encoding = _conditions(scope)
+    if answer.status_code == 200 and _etag_matches(if_none_match, answer.etag):
         await send({"type": "http.response.start", "status": 304, "headers": answer.not_modified_headers + extra})
         await send({"type": "http.response.body", "body": b""})
         return True
-    await send({"type": "http.response.start", "status": answer.status_code, "headers": answer.headers + extra})
-    await send({"type": "http.response.body", "body": answer.body})
+    body, headers = answer.pick(accept_encoding)
+    await send({"type": "http.response.start", "status": answer.status_code, "headers": headers + extra})
+    await send({"type": "http.response.body", "body": body})
     return True
 
 
-def _etag_matches(scope: Scope, etag: bytes) -> bool:
+def _conditions(scope: Scope) -> tuple[bytes | None, bytes]:
+    """The request's If-None-Match (None when absent) and Accept-Encoding."""
+    if_none_match, accept_encoding = None, b""
     for name, value in scope["headers"]:
         if name == b"if-none-match":
-            return value.strip() == b"*" or any(t.strip().removeprefix(b"W/") == etag for t in value.split(b","))
-    return False
+            if_none_match = value
+        elif name == b"accept-encoding":
+            accept_encoding = value
+    return if_none_match, accept_encoding
+
+
+def _etag_matches(header: bytes | None, etag: bytes) -> bool:
+    if header is None:
+        return False
+    return header.strip() == b"*" or any(t.strip().removeprefix(b"W/") == etag for t in header.split(b","))

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from flowkick import keys, moderation, origins, pagination
 from flowkick.answers import Answers
 from flowkick.clock import Clock, iso
+from flowkick.compression import Encoded, encode
 from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
@@ -88,6 +89,7 @@ class FeedView:
     build: Callable[[], dict[str, Any]] = field(repr=False)
     quota: QuotaState | None = None
     source_ids: tuple[int, ...] = ()
+    epochs: tuple[int, ...] = ()  # per source, `Answers.epoch` when its snapshot was read
     nudge: tuple[int, ...] = ()  # sources the refresher was asked for (pending or stale)
     valid_until: float = 0.0  # until then a repeat of the request may reuse this answer
 
@@ -110,15 +112,17 @@ class Reader:
         self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=30)
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
         self._feeds: TTLCache[int, FeedSnapshot] = TTLCache(maxsize=200_000, ttl=settings.memory_ttl_seconds)
-        self._bodies: LRUCache[tuple[Any, ...], tuple[bytes, str]] = LRUCache(maxsize=16_384)
+        self._bodies: LRUCache[tuple[Any, ...], tuple[Encoded, str]] = LRUCache(maxsize=16_384)
         self.answers = Answers()
 
     # -- cache control from the writers' side --------------------------------------------
 
     def forget_feeds(self, source_ids: Iterable[int]) -> None:
+        """These sources' rows were written: their copies and answers go, every other feed's stay."""
+        source_ids = list(source_ids)
         for source_id in source_ids:
             self._feeds.pop(source_id, None)
-        self.answers.invalidate()
+        self.answers.forget_sources(source_ids)
 
     def forget_clients(self) -> None:
         self._clients.clear()
@@ -135,7 +139,7 @@ class Reader:
             params = feed_params(request)
             platform = _platform(platform_name)
             tracked = _pick(client, platform, params.handle)
-            snapshot = await self._snapshot(tracked.source_id)
+            snapshot, epoch = await self._snapshot(tracked.source_id)
             now = self.clock.now()
             stale = self._note_request(snapshot, now)
             base = self._base_url(request)
@@ -149,7 +153,7 @@ class Reader:
                 max_age=self._max_age(snapshot, now),
                 build=lambda: _envelope(tracked, snapshot, stale, params, rules, base),
                 quota=quota,
-                **self._reuse(client, [snapshot], now),
+                **self._reuse(client, [snapshot], (epoch,), now),
             )
 
     async def wall_view(self, request: Request, platform_names: list[str] | None) -> FeedView:
@@ -163,7 +167,8 @@ class Reader:
             if not tracked:
                 raise NotFound("this key tracks no account on those platforms", code="source_not_found")
             now = self.clock.now()
-            parts = [(t, await self._snapshot(t.source_id)) for t in tracked]
+            read = [(t, await self._snapshot(t.source_id)) for t in tracked]
+            parts = [(t, s) for t, (s, _) in read]
             stales = tuple(self._note_request(s, now) for _, s in parts)
             base = self._base_url(request)
             pending = all(s.status == "pending" for _, s in parts)
@@ -176,18 +181,18 @@ class Reader:
                 max_age=min(self._max_age(s, now) for _, s in parts),
                 build=lambda: _wall(platforms, parts, rules, stales, params, base),
                 quota=quota,
-                **self._reuse(client, [s for _, s in parts], now),
+                **self._reuse(client, [s for _, s in parts], tuple(e for _, (_, e) in read), now),
             )
 
-    def json_body(self, view: FeedView) -> tuple[bytes, str, bool]:
-        """The serialized envelope and its ETag, and whether it came from memory."""
+    def json_body(self, view: FeedView) -> tuple[Encoded, str, bool]:
+        """The serialized envelope in every coding, its ETag, and whether it came from memory."""
         cached = self._bodies.get(view.cache_key)
         if cached is not None:
             return cached[0], cached[1], True
         body = orjson.dumps(view.envelope)
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        self._bodies[view.cache_key] = (body, etag)
-        return body, etag, False
+        self._bodies[view.cache_key] = (encoded := encode(body), etag)
+        return encoded, etag, False
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -217,14 +222,18 @@ class Reader:
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _snapshot(self, source_id: int) -> FeedSnapshot:
+    async def _snapshot(self, source_id: int) -> tuple[FeedSnapshot, int]:
+        """The feed's copy and the source's epoch it belongs to. A copy read while the feed
+        changed is used once but not kept, and its answer is never reused."""
+        epoch = self.answers.epoch(source_id)
         snapshot = self._feeds.get(source_id)
         if snapshot is None:
             snapshot = await load_snapshot(self.db, source_id, self.media_url)
             if snapshot is None:
                 raise NotFound("this source is no longer tracked", code="source_not_found")
-            self._feeds[source_id] = snapshot
-        return snapshot
+            if self.answers.epoch(source_id) == epoch:
+                self._feeds[source_id] = snapshot
+        return snapshot, epoch
 
     def _note_request(self, snapshot: FeedSnapshot, now: float) -> bool:
         """Remember the request (in memory) and nudge the refresher when data is missing or old."""
@@ -234,12 +243,14 @@ class Reader:
             self.refresher.request(snapshot.source_id)
         return stale
 
-    def _reuse(self, client: ClientView, snapshots: list[FeedSnapshot], now: float) -> dict[str, Any]:
+    def _reuse(self, client: ClientView, snapshots: list[FeedSnapshot], epochs: tuple[int, ...],
+               now: float) -> dict[str, Any]:
         """What a stored answer depends on, and until when nothing can change it unseen."""
         deadlines = [now + self.settings.memory_ttl_seconds, client.key_expires_at or float("inf")]
         deadlines += [s.expires_at for s in snapshots if s.expires_at is not None and s.expires_at > now]
         return {
             "source_ids": tuple(s.source_id for s in snapshots),
+            "epochs": epochs,
             "nudge": tuple(s.source_id for s in snapshots if s.status == "pending" or s.is_stale(now)),
             "valid_until": min(deadlines),
         }

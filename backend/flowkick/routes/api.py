@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from flowkick.answers import request_key
+from flowkick.compression import Encoded, response, vary
 from flowkick.origins import cors_headers
 from flowkick.readpath import FeedView, Reader
 
@@ -35,11 +36,17 @@ def feed_response(request: Request, view: FeedView) -> Response:
     reader.usage.record(view.client.id, hit=hit)
     headers = {**caching_headers(view, etag), **cors_headers(request.headers.get("origin"))}
     reader.answers.put(request_key(request.scope), view, body, etag, headers, JSON)
+    return stored_response(request, view, body, etag, headers, JSON)
+
+
+def stored_response(request: Request, view: FeedView, body: Encoded, etag: str, headers: dict[str, str],
+                    media_type: str) -> Response:
+    """The full path's answer as a repeat of it will be sent: 304, or the body in the accepted coding."""
     if view.quota is not None:
-        headers.update(view.quota.headers())
+        headers = {**headers, **view.quota.headers()}
     if view.status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, status_code=view.status_code, headers=headers, media_type=JSON)
+        return Response(status_code=304, headers=vary(headers))
+    return response(body, request.headers.get("accept-encoding", ""), view.status_code, headers, media_type)
 
 
 def caching_headers(view: FeedView, etag: str) -> dict[str, str]:

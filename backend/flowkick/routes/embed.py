@@ -1,8 +1,10 @@
 """The embed: HTML fragments, widget.js, the fragment's CSS, and the demo's example pages.
 
 `GET /embed/{platform}` and `GET /embed/feed` answer the same feed as the JSON API, as a
-themed HTML fragment. Rendered bytes are cached per (feed version and query, options) for
-a few minutes, so a warm request renders nothing and relative dates never grow old. A
+themed HTML fragment. Rendered bytes (and their gzip and brotli codings) are cached per
+(feed version and query, options) for a few minutes, so a warm request renders nothing and
+relative dates never grow old; a repeat of a request is answered before routing from the
+answer the full path left behind, as the JSON API's are (`answers.RepeatAnswers`). A
 failed embed answers its real status with a quiet fragment, never a JSON body a host page
 would print. CORS follows the same rule as the JSON API (`origins.cors_headers`).
 """
@@ -23,11 +25,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import flowkick
+from flowkick.answers import request_key
+from flowkick.compression import STATIC_QUALITY, Encoded, encode, response, vary
 from flowkick.errors import FlowkickError, NotFound
 from flowkick.origins import cors_headers
 from flowkick.readpath import FeedView, Reader
 from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall, stylesheet
-from flowkick.routes.api import caching_headers, etag_matches, preflight
+from flowkick.routes.api import caching_headers, etag_matches, preflight, stored_response
 
 REPO = Path(flowkick.__file__).resolve().parents[2]
 WIDGET = REPO / "widget" / "widget.js"
@@ -68,13 +72,12 @@ async def _fragment(request: Request, platform: str | None, get_view: Any) -> Re
         return error_fragment(request, error, options)
     headers = {**caching_headers(view, etag), **cors}
     headers["Vary"] = "Origin, Accept-Language"
-    if view.status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, status_code=view.status_code, headers=headers, media_type=HTML)
+    reader.answers.put(request_key(request.scope), view, body, etag, headers, HTML)
+    return stored_response(request, view, body, etag, headers, HTML)
 
 
-def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform: str | None) -> tuple[bytes, str, bool]:
-    """The fragment's bytes and ETag, rendered once per feed version, query and options."""
+def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform: str | None) -> tuple[Encoded, str, bool]:
+    """The fragment in every coding and its ETag, rendered once per feed version, query and options."""
     cache_ = _fragments(request)
     key = (platform, view.cache_key, options)
     cached = cache_.get(key)
@@ -84,8 +87,8 @@ def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform:
     render = render_wall if platform is None else render_fragment
     body = render(view.envelope, options, now).encode()
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    cache_[key] = (body, etag)
-    return body, etag, False
+    cache_[key] = (encoded := encode(body), etag)
+    return encoded, etag, False
 
 
 def _fragments(request: Request) -> Fragments:
@@ -105,18 +108,22 @@ def error_fragment(request: Request, error: FlowkickError, options: EmbedOptions
 
 
 @cache
-def _asset(path: Path) -> tuple[bytes, str]:
-    body = path.read_bytes()
-    return body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+def _asset(path: Path) -> tuple[Encoded, str]:
+    return _static_body(path.read_bytes())
 
 
-def _static(request: Request, body: bytes, etag: str, media_type: str) -> Response:
+def _static_body(body: bytes) -> tuple[Encoded, str]:
+    """A file's bytes compressed once (as small as brotli makes them) and its ETag."""
+    return encode(body, STATIC_QUALITY), '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _static(request: Request, body: Encoded, etag: str, media_type: str) -> Response:
     """A long-cached asset with an ETag, so a new release is picked up by revalidation."""
     headers = {"Cache-Control": STATIC_CACHE, "ETag": etag, "Access-Control-Allow-Origin": "*",
                "X-Content-Type-Options": "nosniff"}
     if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, headers=headers, media_type=media_type)
+        return Response(status_code=304, headers=vary(headers))
+    return response(body, request.headers.get("accept-encoding", ""), 200, headers, media_type)
 
 
 async def widget_js(request: Request) -> Response:
@@ -135,9 +142,13 @@ async def widget_extra(request: Request) -> Response:
 
 async def embed_css(request: Request) -> Response:
     """The fragment's stylesheet alone, for hosts that embed with css=none (WordPress)."""
-    body = stylesheet().encode()
-    return _static(request, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
-                   "text/css; charset=utf-8")
+    body, etag = _stylesheet()
+    return _static(request, body, etag, "text/css; charset=utf-8")
+
+
+@cache
+def _stylesheet() -> tuple[Encoded, str]:
+    return _static_body(stylesheet().encode())
 
 
 async def example(request: Request) -> Response:

@@ -1,0 +1,151 @@
+"""answers.py: stored answers of repeated feed requests, and what makes them go."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from flowkick.clients import create_client
+from flowkick.tables import FeedCache
+from tests.support.apps import demo_api, running, scripted_app, until
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with demo_api(tmp_path) as client:
+        yield client
+
+
+def _app(api: httpx.AsyncClient) -> Starlette:
+    return api.app  # type: ignore[attr-defined, no-any-return]
+
+
+async def _source_id(api: httpx.AsyncClient, platform: str) -> int:
+    client = await _app(api).state.reader.resolve("pk_demo")
+    return int(client.sources[platform][0].source_id)
+
+
+async def _version(api: httpx.AsyncClient, source_id: int) -> int:
+    row = await _app(api).state.db.read(lambda s: s.get(FeedCache, source_id))
+    return int(row.version)
+
+
+async def _stored(api: httpx.AsyncClient, path: str, **params: str) -> bool:
+    """Asks once; True when the answer came from a stored answer."""
+    answers = _app(api).state.reader.answers
+    before = answers.hits
+    answer = await api.get(path, params={"api_key": "pk_demo", **params})
+    assert answer.status_code == 200
+    return bool(answers.hits == before + 1)
+
+
+async def _refreshed(api: httpx.AsyncClient, platform: str) -> None:
+    """Has the refresher fetch one source again, as it does when it expires, and waits for the write."""
+    source_id = await _source_id(api, platform)
+    version = await _version(api, source_id)
+    _app(api).state.refresher.refresh_now(source_id)
+    await until(lambda: _moved_on(api, source_id, version))
+
+
+async def _moved_on(api: httpx.AsyncClient, source_id: int, version: int) -> bool:
+    return await _version(api, source_id) > version
+
+
+async def test_a_repeated_request_is_answered_from_its_stored_answer(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/social/tiktok")
+    assert await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_refresh_of_one_feed_keeps_the_stored_answers_of_another(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/social/tiktok")
+    await _refreshed(api, "instagram")
+    assert await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_refresh_of_a_feed_drops_its_own_stored_answers(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/social/instagram")
+    await _refreshed(api, "instagram")
+    assert not await _stored(api, "/api/v1/social/instagram")
+
+
+async def test_a_refresh_of_a_feed_drops_the_walls_that_show_it(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/feed", platforms="instagram,tiktok")
+    await _refreshed(api, "instagram")
+    assert not await _stored(api, "/api/v1/feed", platforms="instagram,tiktok")
+
+
+async def test_a_wall_without_the_refreshed_feed_keeps_its_stored_answer(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/feed", platforms="tiktok,youtube")
+    await _refreshed(api, "instagram")
+    assert await _stored(api, "/api/v1/feed", platforms="tiktok,youtube")
+
+
+async def test_pictures_stored_for_one_feed_keep_another_feeds_answers(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/social/tiktok")
+    _app(api).state.media.on_update([await _source_id(api, "instagram")])
+    assert await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_feed_read_while_it_changes_is_answered_but_not_kept(api: httpx.AsyncClient) -> None:
+    reader = _app(api).state.reader
+    source_id = await _source_id(api, "youtube")
+    reader.forget_feeds([source_id])
+    read = asyncio.create_task(reader._snapshot(source_id))
+    await asyncio.sleep(0)  # the read has started and waits for the database...
+    reader.answers.forget_sources([source_id])  # ...when the refresher writes the feed
+    snapshot, epoch = await read
+    assert snapshot.source_id == source_id and epoch != reader.answers.epoch(source_id)
+    assert source_id not in reader._feeds
+
+
+async def test_a_repeated_fragment_is_answered_from_its_stored_answer(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/embed/instagram", layout="list")
+    assert await _stored(api, "/embed/instagram", layout="list")
+
+
+async def test_a_repeated_fragment_is_counted_like_the_first(api: httpx.AsyncClient) -> None:
+    usage = _app(api).state.usage
+    before = usage.pending(1)["requests"]
+    for _ in range(3):
+        await api.get("/embed/tiktok", params={"api_key": "pk_demo"})
+    assert usage.pending(1)["requests"] == before + 3
+
+
+async def test_a_refresh_of_a_feed_drops_its_stored_fragments_and_keeps_others(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/embed/instagram")
+    await _stored(api, "/embed/tiktok")
+    await _refreshed(api, "instagram")
+    assert not await _stored(api, "/embed/instagram")
+    assert await _stored(api, "/embed/tiktok")
+
+
+async def test_a_fragment_is_stored_per_language(api: httpx.AsyncClient) -> None:
+    english = await api.get("/embed/google_reviews", params={"api_key": "pk_demo"}, headers={"Accept-Language": "en"})
+    german = await api.get("/embed/google_reviews", params={"api_key": "pk_demo"}, headers={"Accept-Language": "de"})
+    again = await api.get("/embed/google_reviews", params={"api_key": "pk_demo"}, headers={"Accept-Language": "de"})
+    assert english.text != german.text and again.text == german.text
+
+
+async def test_a_stored_fragment_keeps_refusing_a_page_outside_the_clients_origins(tmp_path: Path) -> None:
+    app = scripted_app(tmp_path)
+    async with running(app) as client:
+        new = await create_client(app.state.db, "Listed", {"instagram": ["listed.cafe"]}, now=0,
+                                  origins=("https://cafe.example",))
+        allowed = {"Origin": "https://cafe.example"}
+        await until(lambda: _fragment_status(client, new.publishable_key, allowed, 200))
+        repeat = await client.get("/embed/instagram", params={"api_key": new.publishable_key}, headers=allowed)
+        foreign = await client.get("/embed/instagram", params={"api_key": new.publishable_key},
+                                   headers={"Origin": "https://evil.example"})
+    assert repeat.headers["access-control-allow-origin"] == "https://cafe.example"
+    assert foreign.status_code == 403 and "data-item" not in foreign.text
+
+
+async def _fragment_status(client: httpx.AsyncClient, key: str, headers: dict[str, str], status: int) -> bool:
+    return (await client.get("/embed/instagram", params={"api_key": key}, headers=headers)).status_code == status
