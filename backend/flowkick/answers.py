@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cachetools import LRUCache
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowkick.compression import Coding, Encoded, accepted, vary
 from flowkick.errors import FlowkickError
+from flowkick.memory import BytesLRU
 
 if TYPE_CHECKING:
     from flowkick.readpath import FeedView, Reader
@@ -55,6 +55,11 @@ class Answer:
     valid_until: float
     generation: int
 
+    @property
+    def size(self) -> int:
+        """Bytes held, for the memory budget (bodies shared with the body cache counted here too)."""
+        return sum(len(body) + 40 * len(headers) for body, headers in self.sent.values())
+
     def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders]:
         """The body and headers in the smallest coding the request accepts."""
         allowed = accepted(accept_encoding.decode("latin-1"))
@@ -65,12 +70,20 @@ class Answer:
 
 
 class Answers:
-    def __init__(self, maxsize: int = 20_000) -> None:
+    def __init__(self, cache: BytesLRU[Key, Answer]) -> None:
         self.generation = 0
-        self.hits = 0  # repeats answered from a stored answer
-        self.misses = 0  # requests the full path had to answer
         self._epochs: dict[int, int] = {}
-        self._answers: LRUCache[Key, Answer] = LRUCache(maxsize=maxsize)
+        self._answers = cache
+
+    @property
+    def hits(self) -> int:
+        """Repeats answered from a stored answer."""
+        return self._answers.hits
+
+    @property
+    def misses(self) -> int:
+        """Feed requests the full path had to answer."""
+        return self._answers.misses
 
     def epoch(self, source_id: int) -> int:
         """How many times this source's feed changed in this process's sight: read it before
@@ -89,9 +102,9 @@ class Answers:
     def get(self, key: Key, now: float) -> Answer | None:
         answer = self._answers.get(key)
         if answer is None or not self._current(answer, now):
-            self.misses += 1
+            self._answers.misses += 1
             return None
-        self.hits += 1
+        self._answers.hits += 1
         return answer
 
     def _current(self, answer: Answer, now: float) -> bool:
@@ -101,13 +114,13 @@ class Answers:
 
     def put(self, key: Key, view: FeedView, body: Encoded, etag: str, headers: dict[str, str], media_type: str) -> None:
         caching = _raw(vary(dict(headers)))
-        self._answers[key] = Answer(
+        self._answers.keep(key, Answer(
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
             source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
             etag=etag.encode("latin-1"),
             sent={coding: (data, [*caching, *_content(coding, data, media_type)]) for coding, data in body.codings().items()},
             not_modified_headers=caching, valid_until=view.valid_until, generation=self.generation,
-        )
+        ))
 
 
 def _raw(headers: dict[str, str]) -> RawHeaders:

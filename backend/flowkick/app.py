@@ -64,7 +64,7 @@ def create_app(
     pictures.on_update = reader.forget_feeds
     refresher.on_update = lambda ids: _each(list(ids), reader.forget_feeds, pictures.notify, client_hooks.notice)
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
-    metrics = Metrics(usage, lambda: refresher.alive)
+    metrics = Metrics(usage, lambda: refresher.alive, reader.memory)
     refresher.on_run = metrics.observe_run
     pictures.on_download = metrics.observe_download
     alerts = Alerts(db, settings, clock, metrics=metrics)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowkick.database import Database
 from flowkick.media.resolve import UrlFor, resolve
+from flowkick.memory import COPY_FACTOR
 from flowkick.tables import FeedCache
 
 
@@ -30,6 +31,7 @@ class FeedSnapshot:
     fetched_at: float | None
     expires_at: float | None
     next_attempt_at: float | None
+    weight: int = 0  # bytes this copy takes in memory, about (see `memory.COPY_FACTOR`)
 
     def is_stale(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -54,6 +56,7 @@ def snapshot_of(row: FeedCache, url_for: UrlFor) -> FeedSnapshot:
         fetched_at=row.fetched_at,
         expires_at=row.expires_at,
         next_attempt_at=row.next_attempt_at,
+        weight=COPY_FACTOR * (len(orjson.dumps(items)) + len(orjson.dumps(profile))),
     )
 
 

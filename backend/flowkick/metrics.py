@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from flowkick.media import catalog as media_catalog
+from flowkick.memory import Memory
 from flowkick.tables import FeedCache, RefreshRun
 from flowkick.usage import UsageCounter
 
@@ -34,7 +35,7 @@ RUN_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600)
 class Metrics:
     """One app's registry and the live figures the app updates."""
 
-    def __init__(self, usage: UsageCounter, refresher_alive: Callable[[], bool]) -> None:
+    def __init__(self, usage: UsageCounter, refresher_alive: Callable[[], bool], memory: Memory | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.latency = Histogram("flowkick_request_duration_seconds", "Time to answer a request, by route.",
                                  ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
@@ -46,7 +47,7 @@ class Metrics:
         self.media_downloads = Counter("flowkick_media_downloads", "Picture downloads by this process, by outcome "
                                        "(stored, or why it failed).", ["outcome"], registry=self.registry)
         self._latency_by_route: dict[str, Histogram] = {}
-        self._process = _ProcessFigures(usage, refresher_alive)
+        self._process = _ProcessFigures(usage, refresher_alive, memory)
         self._database = _DatabaseFigures()
         self.registry.register(self._process)
         self.registry.register(self._database)
@@ -70,9 +71,10 @@ class Metrics:
 
 
 class _ProcessFigures(Collector):
-    def __init__(self, usage: UsageCounter, refresher_alive: Callable[[], bool]) -> None:
+    def __init__(self, usage: UsageCounter, refresher_alive: Callable[[], bool], memory: Memory | None) -> None:
         self.usage = usage
         self.refresher_alive = refresher_alive
+        self.memory = memory
 
     def collect(self) -> Iterator[Metric]:
         requests, hits, errors = self.usage.totals
@@ -80,6 +82,26 @@ class _ProcessFigures(Collector):
         yield CounterMetricFamily("flowkick_cache_hits", "Feed requests answered from memory.", value=hits)
         yield CounterMetricFamily("flowkick_errors", "Feed requests that ended in an error.", value=errors)
         yield GaugeMetricFamily("flowkick_refresher_up", "1 while the refresher runs.", value=int(self.refresher_alive()))
+        if self.memory is not None:
+            yield from _memory_figures(self.memory)
+
+
+def _memory_figures(memory: Memory) -> Iterator[Metric]:
+    """Per read-path cache: lookups that found their entry or not, bytes kept and the share of the budget."""
+    hits = CounterMetricFamily("flowkick_memory_hits", "Read-path cache lookups that found their entry, by cache "
+                               "(answers: repeats sent whole).", labels=["cache"])
+    misses = CounterMetricFamily("flowkick_memory_misses", "Read-path cache lookups that missed, by cache.",
+                                 labels=["cache"])
+    kept = GaugeMetricFamily("flowkick_memory_bytes", "Bytes a read-path cache keeps (estimated), by cache.",
+                             labels=["cache"])
+    budget = GaugeMetricFamily("flowkick_memory_budget_bytes", "A read-path cache's share of "
+                               "FLOWKICK_MEMORY_CACHE_MB, by cache.", labels=["cache"])
+    for figures in memory.figures():
+        hits.add_metric([figures.name], figures.hits)
+        misses.add_metric([figures.name], figures.misses)
+        kept.add_metric([figures.name], figures.bytes)
+        budget.add_metric([figures.name], figures.budget)
+    yield from (hits, misses, kept, budget)
 
 
 class _DatabaseFigures(Collector):

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 from starlette.requests import Request
@@ -30,6 +30,7 @@ from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
 from flowkick.media.resolve import UrlFor
+from flowkick.memory import BytesLRU, BytesTTL, Memory
 from flowkick.plans import Plans
 from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
 from flowkick.quotas import Quotas, QuotaState, TokenBucket
@@ -111,9 +112,11 @@ class Reader:
                                        TokenBucket(settings.burst_per_second, settings.burst_capacity, clock))
         self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=30)
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
-        self._feeds: TTLCache[int, FeedSnapshot] = TTLCache(maxsize=200_000, ttl=settings.memory_ttl_seconds)
-        self._bodies: LRUCache[tuple[Any, ...], tuple[Encoded, str]] = LRUCache(maxsize=16_384)
-        self.answers = Answers()
+        self.memory = Memory(settings.memory_cache_mb)
+        self._feeds: BytesTTL[int, FeedSnapshot] = self.memory.ttl("feeds", settings.memory_ttl_seconds,
+                                                                   lambda s: s.weight)
+        self._bodies: BytesLRU[tuple[Any, ...], tuple[Encoded, str]] = self.memory.lru("bodies", lambda b: b[0].size)
+        self.answers = Answers(self.memory.lru("answers", lambda a: a.size))
 
     # -- cache control from the writers' side --------------------------------------------
 
@@ -186,12 +189,12 @@ class Reader:
 
     def json_body(self, view: FeedView) -> tuple[Encoded, str, bool]:
         """The serialized envelope in every coding, its ETag, and whether it came from memory."""
-        cached = self._bodies.get(view.cache_key)
+        cached = self._bodies.find(view.cache_key)
         if cached is not None:
             return cached[0], cached[1], True
         body = orjson.dumps(view.envelope)
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        self._bodies[view.cache_key] = (encoded := encode(body), etag)
+        self._bodies.keep(view.cache_key, (encoded := encode(body), etag))
         return encoded, etag, False
 
     # -- clients ------------------------------------------------------------------------------
@@ -226,13 +229,13 @@ class Reader:
         """The feed's copy and the source's epoch it belongs to. A copy read while the feed
         changed is used once but not kept, and its answer is never reused."""
         epoch = self.answers.epoch(source_id)
-        snapshot = self._feeds.get(source_id)
+        snapshot = self._feeds.find(source_id)
         if snapshot is None:
             snapshot = await load_snapshot(self.db, source_id, self.media_url)
             if snapshot is None:
                 raise NotFound("this source is no longer tracked", code="source_not_found")
             if self.answers.epoch(source_id) == epoch:
-                self._feeds[source_id] = snapshot
+                self._feeds.keep(source_id, snapshot)
         return snapshot, epoch
 
     def _note_request(self, snapshot: FeedSnapshot, now: float) -> bool:

@@ -43,6 +43,8 @@ class Settings:
     lease_seconds: float = setting(900.0, "How long a process owns a source it is refreshing.")
     usage_flush_seconds: float = setting(5.0, "How often in-memory usage counters are written to the database.")
     memory_ttl_seconds: float = setting(5.0, "How long a process trusts its in-memory copy of a feed.")
+    memory_cache_mb: float = setting(128.0, "Memory the read path may keep feeds, bodies, fragments and stored "
+                                            "answers in, in megabytes; the least recently used go first.")
     ttl_instagram: int = setting(1800, "Seconds Instagram items stay fresh.")
     ttl_tiktok: int = setting(1800, "Seconds TikTok items stay fresh.")
     ttl_google_reviews: int = setting(7200, "Seconds Google reviews stay fresh.")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
-from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -28,6 +27,7 @@ import flowkick
 from flowkick.answers import request_key
 from flowkick.compression import STATIC_QUALITY, Encoded, encode, response, vary
 from flowkick.errors import FlowkickError, NotFound
+from flowkick.memory import BytesTTL
 from flowkick.origins import cors_headers
 from flowkick.readpath import FeedView, Reader
 from flowkick.render import EmbedOptions, render_error, render_fragment, render_wall, stylesheet
@@ -44,7 +44,7 @@ _INCLUDE_RE = re.compile(r'<!--#include virtual="(/embed/[^"]*)" -->')
 _EXAMPLE_TYPES = {".html": HTML, ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"}
 
-Fragments = TTLCache[tuple[Any, ...], tuple[bytes, str]]
+Fragments = BytesTTL[tuple[Any, ...], tuple[Encoded, str]]
 
 
 async def embed(request: Request) -> Response:
@@ -80,22 +80,23 @@ def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform:
     """The fragment in every coding and its ETag, rendered once per feed version, query and options."""
     cache_ = _fragments(request)
     key = (platform, view.cache_key, options)
-    cached = cache_.get(key)
+    cached = cache_.find(key)
     if cached is not None:
         return cached[0], cached[1], True
     now = datetime.fromtimestamp(request.app.state.clock.now(), UTC)
     render = render_wall if platform is None else render_fragment
     body = render(view.envelope, options, now).encode()
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    cache_[key] = (encoded := encode(body), etag)
+    cache_.keep(key, (encoded := encode(body), etag))
     return encoded, etag, False
 
 
 def _fragments(request: Request) -> Fragments:
-    """This app's fragment cache, kept on its state so two apps never share entries."""
+    """This app's fragment cache, kept on its state so two apps never share entries, and
+    weighed against the read path's memory budget."""
     state = request.app.state
     if not hasattr(state, "fragments"):
-        state.fragments = Fragments(maxsize=8192, ttl=FRAGMENT_TTL)
+        state.fragments = state.reader.memory.ttl("fragments", FRAGMENT_TTL, lambda f: f[0].size)
     return state.fragments  # type: ignore[no-any-return]
 
 

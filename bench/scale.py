@@ -1,0 +1,251 @@
+"""Read path at scale: many clients, a Zipf mix of keys, JSON and fragments, against a bare app.
+
+1. Builds `--clients` clients with three platforms each (instagram, tiktok, google_reviews)
+   directly in a fresh SQLite database, and fills their feeds with the demo source
+   (`flowkick refresh`, pictures included), timed.
+2. Starts `flowkick serve` on it (pinned to one core, the burst limit off: one key asked
+   thousands of times a second is the point here, not a client to slow down) and spreads
+   the feeds' expiry over the next minutes, so the refresher renews sources while the
+   load runs.
+3. Asks every URL once with `Accept-Encoding: br, gzip` (the cold pass) and records the
+   bytes sent, then serves exactly those bytes at the same URLs from a bare Starlette app
+   (bench/bare_bodies.py) on the same core.
+4. Drives both with wrk (pinned to the other core) through a Lua script that walks a
+   Zipf-distributed (s = `--zipf`) sequence of keys: JSON feeds, then fragments, then one
+   hot fragment. Prints req/s, p50, p99, bytes per answer on the wire, and the server's
+   RSS after the fill, after the cold pass and after the load.
+
+    .venv/bin/python bench/scale.py                   # 2,000 clients (6,000 sources): a few minutes
+    .venv/bin/python bench/scale.py --clients 10000   # the issue's 30,000 sources: ~20 minutes here
+
+A benchmark, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import itertools
+import os
+import pickle
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from flowkick.clients import create_client
+from flowkick.database import Database
+
+HERE = Path(__file__).resolve().parent
+SERVER_CPU, CLIENT_CPU = "0", "1"
+PLATFORMS = ("instagram", "tiktok", "google_reviews")
+ACCEPT = "br, gzip"
+SEQUENCE = 200_000  # requests in the Lua script's Zipf sequence, walked round and round
+BENCH_ENV = {"FLOWKICK_BURST_PER_SECOND": "0", "FLOWKICK_LOG_LEVEL": "warning"}
+
+Recorded = dict[str, tuple[int, dict[str, str], bytes]]
+
+
+def main() -> None:
+    options = _options()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        started = time.monotonic()
+        keys = asyncio.run(build(work, options.clients))
+        print(f"built {options.clients} clients, {options.clients * 3} sources in {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "flowkick", "refresh"], cwd=work, env=_env(), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fill = time.monotonic() - started
+        print(f"filled {options.clients * 3} sources in {fill:.0f} s ({options.clients * 3 / fill:.0f} sources/s)")
+        _spread_expiry(work / "flowkick.db", options.renew_minutes)
+        measure(work, keys, options)
+
+
+def _options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=2000, help="clients, three sources each")
+    parser.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of the key mix")
+    parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--renew-minutes", type=float, default=10.0,
+                        help="the feeds' expiry is spread over this many minutes, so the refresher renews them "
+                             "during the load")
+    return parser.parse_args()
+
+
+async def build(folder: Path, clients: int) -> list[str]:
+    """The clients, written straight into the database; their publishable keys."""
+    db = Database(f"sqlite+aiosqlite:///{folder / 'flowkick.db'}")
+    await db.connect()
+    try:
+        now = time.time()
+        return [(await create_client(db, f"Bench {n}", {p: [f"bench{n:05d}"] for p in PLATFORMS}, now=now,
+                                     plan="enterprise")).publishable_key for n in range(clients)]
+    finally:
+        await db.close()
+
+
+def _spread_expiry(database: Path, minutes: float) -> None:
+    """Feeds expire one after another over the next minutes, as they would in a long-running server."""
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE feed_cache SET expires_at = ? + (source_id * 7919) % ?",
+                     (time.time() + 60, max(1, int(minutes * 60))))
+
+
+def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
+    order = random.Random(11).sample(range(len(keys) * len(PLATFORMS)), len(keys) * len(PLATFORMS))
+    json_paths = [_path("/api/v1/social", keys, k) for k in order]
+    fragment_paths = [_path("/embed", keys, k) for k in order]
+    sequence = _zipf(len(order), options.zipf, SEQUENCE)
+    with server([sys.executable, "-m", "flowkick", "serve", "--port", "0"], work, work / "server.log") as (url, pid):
+        rss = {"after the fill": _rss(pid)}
+        started = time.monotonic()
+        recorded = record(url, [*json_paths, *fragment_paths])
+        cold = time.monotonic() - started
+        rss["after the cold pass"] = _rss(pid)
+        (work / "bodies.pickle").write_bytes(pickle.dumps(recorded))
+        bare_command = [sys.executable, str(HERE / "bare_bodies.py"), str(work / "bodies.pickle")]
+        with server(bare_command, work, work / "bare.log") as (bare_url, _):
+            runs = {}
+            for name, paths, seq in (("JSON, Zipf", json_paths, sequence), ("fragments, Zipf", fragment_paths, sequence),
+                                     ("one hot fragment", fragment_paths[:1], [1])):
+                script = _lua(work / f"{len(runs)}.lua", paths, seq)
+                runs[name] = (load(url, script, options), load(bare_url, script, options))
+        rss["after the load"] = _rss(pid)
+    print(f"cold pass: {len(recorded)} URLs, each asked once, in {cold:.1f} s ({len(recorded) / cold:.0f} req/s)")
+    _sizes(recorded, json_paths, fragment_paths)
+    print(f"wrk -t1 -c{options.connections} -d{options.seconds}s, Accept-Encoding: {ACCEPT}, Zipf s={options.zipf} "
+          f"over {len(order)} keys; server and bare app on core {SERVER_CPU}, wrk on core {CLIENT_CPU}")
+    for name, (flowkick, bare) in runs.items():
+        print(f"  {name:17} flowkick {_figures(flowkick)}\n  {'':17} bare     {_figures(bare)}"
+              f"\n  {'':17} ratio flowkick/bare {flowkick['rps'] / bare['rps']:.2f}")
+    print("RSS of the server: " + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in rss.items()))
+
+
+def _path(prefix: str, keys: list[str], key_index: int) -> str:
+    client, platform = divmod(key_index, len(PLATFORMS))
+    return f"{prefix}/{PLATFORMS[platform]}?api_key={keys[client]}"
+
+
+def _zipf(keys: int, s: float, length: int) -> list[int]:
+    """`length` 1-based key numbers drawn with P(rank r) ~ 1 / r^s."""
+    cumulative = list(itertools.accumulate(1 / rank**s for rank in range(1, keys + 1)))
+    draw = random.Random(7).random
+    return [bisect.bisect(cumulative, draw() * cumulative[-1]) + 1 for _ in range(length)]
+
+
+def record(url: str, paths: list[str]) -> Recorded:
+    """Every URL asked once (compressed as a browser would take it), its answer as sent."""
+    recorded: Recorded = {}
+    with httpx.Client(base_url=url, headers={"Accept-Encoding": ACCEPT}, timeout=60) as client:
+        _until_filled(client, paths[0])
+        for path in paths:
+            with client.stream("GET", path) as answer:
+                body = b"".join(answer.iter_raw())
+                kept = {k: v for k, v in answer.headers.items() if k in ("content-type", "content-encoding", "etag",
+                                                                        "cache-control", "vary")}
+                recorded[path] = (answer.status_code, kept, body)
+    return recorded
+
+
+def _until_filled(client: httpx.Client, path: str) -> None:
+    deadline = time.monotonic() + 120
+    while client.get(path).status_code != 200:
+        assert time.monotonic() < deadline, "the feeds never filled"
+        time.sleep(0.5)
+
+
+def _lua(file: Path, paths: list[str], sequence: list[int]) -> Path:
+    """A wrk script walking `sequence` (1-based indexes into `paths`) round and round."""
+    file.write_text(f"""
+wrk.headers["Accept-Encoding"] = "{ACCEPT}"
+local paths, sequence, i = {{}}, {{}}, 0
+for p in string.gmatch([[{chr(10).join(paths)}]], "[^\\n]+") do paths[#paths + 1] = p end
+for n in string.gmatch("{' '.join(map(str, sequence))}", "%d+") do sequence[#sequence + 1] = tonumber(n) end
+request = function()
+  i = i % #sequence + 1
+  return wrk.format("GET", paths[sequence[i]])
+end
+""")
+    return file
+
+
+def load(url: str, script: Path, options: argparse.Namespace) -> dict[str, float]:
+    """requests/s, p50 and p99 in ms, and bytes read per request, from one wrk run."""
+    out = subprocess.run(_pinned(CLIENT_CPU, ["wrk", "-t1", f"-c{options.connections}", f"-d{options.seconds}s",
+                                              "--latency", "-s", str(script), url]),
+                         capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"([\d.]+)(B|KB|MB|GB) read", out).groups()  # type: ignore[union-attr]
+    read = float(value) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            "p50": _ms(out, "50%"), "p99": _ms(out, "99%"), "bytes": read / max(1, requests),
+            "errors": int(errors.group(1)) if errors else 0}
+
+
+def _ms(out: str, percentile: str) -> float:
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _figures(run: dict[str, float]) -> str:
+    errors = f", {run['errors']:.0f} non-2xx" if run["errors"] else ""
+    return (f"{run['rps']:8.0f} req/s  p50 {run['p50']:6.2f} ms  p99 {run['p99']:6.2f} ms  "
+            f"{run['bytes']:6.0f} B/answer on the wire{errors}")
+
+
+def _sizes(recorded: Recorded, json_paths: list[str], fragment_paths: list[str]) -> None:
+    for name, paths in (("JSON", json_paths), ("fragments", fragment_paths)):
+        sent = [recorded[p] for p in paths]
+        codings = {h.get("content-encoding", "identity") for _, h, _ in sent}
+        print(f"{name}: {sum(len(b) for _, _, b in sent) / len(sent):.0f} bytes per answer as sent "
+              f"({', '.join(sorted(codings))}); statuses {sorted({s for s, _, _ in sent})}")
+
+
+@contextmanager
+def server(command: list[str], folder: Path, output: Path) -> Iterator[tuple[str, int]]:
+    """A server pinned to one core; yields the URL it prints first and its process id."""
+    with output.open("w") as sink:
+        process = subprocess.Popen(_pinned(SERVER_CPU, command), cwd=folder, env=_env(), stdout=sink, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (match := re.search(r"http://127\.0\.0\.1:\d+", output.read_text())):
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not print its URL"
+            time.sleep(0.05)
+        yield match.group(0), process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _env() -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWKICK_", "APIFY_"))}
+    return {**clean, **BENCH_ENV}
+
+
+def _pinned(cpu: str, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *command] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else command
+
+
+def _rss(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":
+    if not shutil.which("wrk"):
+        sys.exit("install wrk (apt-get install wrk) to measure throughput")
+    main()

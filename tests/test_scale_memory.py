@@ -1,0 +1,89 @@
+"""memory.py: the read path's caches bounded in bytes, and their figures in /metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flowkick.memory import ENTRY_OVERHEAD, SHARES, BytesLRU, Memory
+from flowkick.platforms import PLATFORMS
+from tests.support.apps import demo_api, running, scripted_app, until
+from tests.test_metrics import samples
+
+TINY_MB = 0.5  # a few feeds, bodies and fragments: far fewer than the requests below ask for
+
+
+def _weighed(budget: int) -> BytesLRU[str, bytes]:
+    return BytesLRU(maxsize=budget, getsizeof=len)
+
+
+def test_a_cache_evicts_the_least_recently_used_once_its_bytes_are_spent() -> None:
+    cache = _weighed(300)
+    cache.keep("a", b"a" * 100)
+    cache.keep("b", b"b" * 100)
+    cache.find("a")
+    cache.keep("c", b"c" * 150)
+    assert set(cache) == {"a", "c"} and cache.currsize == 250
+
+
+def test_a_value_heavier_than_its_cache_is_not_kept() -> None:
+    cache = _weighed(100)
+    cache.keep("small", b"s" * 10)
+    cache.keep("huge", b"h" * 101)
+    assert set(cache) == {"small"}
+
+
+def test_a_cache_counts_its_hits_and_misses() -> None:
+    cache = _weighed(100)
+    cache.keep("a", b"a")
+    found = [cache.find(k) for k in ("a", "a", "b")]
+    assert found == [b"a", b"a", None] and (cache.hits, cache.misses) == (2, 1)
+
+
+def test_the_budget_is_shared_among_the_caches() -> None:
+    memory = Memory(10)
+    for name in SHARES:
+        memory.lru(name, len)
+    assert sum(f.budget for f in memory.figures()) == pytest.approx(10 * 1024 * 1024)
+
+
+def test_an_entry_weighs_its_value_and_its_slot() -> None:
+    cache = Memory(1).lru("bodies", len)
+    cache.keep("a", b"x" * 1000)
+    assert cache.currsize == 1000 + ENTRY_OVERHEAD
+
+
+@pytest.mark.anyio
+async def test_the_read_path_keeps_within_its_memory_budget(tmp_path: Path) -> None:
+    app = scripted_app(tmp_path, memory_cache_mb=TINY_MB)
+    async with running(app) as api:
+        await until(lambda: _every_feed_answers(api))
+        for limit in range(1, 21):
+            for platform in PLATFORMS:
+                await api.get(f"/api/v1/social/{platform}", params={"api_key": "pk_demo", "limit": limit})
+                await api.get(f"/embed/{platform}", params={"api_key": "pk_demo", "limit": limit})
+        found = samples((await api.get("/metrics")).text)
+    kept = {labels: n for (name, labels), n in found.items() if name == "flowkick_memory_bytes"}
+    budget = {labels: n for (name, labels), n in found.items() if name == "flowkick_memory_budget_bytes"}
+    assert set(kept) == {(("cache", name),) for name in SHARES}
+    assert all(0 < kept[cache] <= budget[cache] for cache in kept), (kept, budget)
+    assert sum(budget.values()) == pytest.approx(TINY_MB * 1024 * 1024)
+
+
+@pytest.mark.anyio
+async def test_metrics_report_the_stored_answers_hits_and_misses(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        before = samples((await api.get("/metrics")).text)
+        for _ in range(3):
+            await api.get("/api/v1/social/youtube", params={"api_key": "pk_demo", "limit": 5})
+        after = samples((await api.get("/metrics")).text)
+    hits, misses = (("flowkick_memory_hits_total", (("cache", "answers"),)),
+                    ("flowkick_memory_misses_total", (("cache", "answers"),)))
+    assert (after[hits] - before[hits], after[misses] - before[misses]) == (2, 1)
+
+
+async def _every_feed_answers(api: httpx.AsyncClient) -> bool:
+    answers = [await api.get(f"/api/v1/social/{p}", params={"api_key": "pk_demo"}) for p in PLATFORMS]
+    return all(a.status_code == 200 for a in answers)
