@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, col, select, text
 from flowkick.clients import create_client
 from flowkick.database import MIGRATIONS, SCHEMA_VERSION, Database, schema_version
 from flowkick.refresher import Refresher
-from flowkick.tables import Client, ClientSource, Usage
+from flowkick.tables import Client, ClientSource, ItemClicks, Usage
 from flowkick.usage import UsageCounter
 from tests.support.apps import FakeClock, ScriptedSource, running, scripted_app, until
 from tests.support.refresher_rig import Rig, make_rig
@@ -136,6 +136,18 @@ async def test_usage_flushes_add_to_the_days_counters(db: Database) -> None:
         await usage.flush()
     row = (await db.read(lambda s: s.execute(select(Usage)))).scalar_one()
     assert (row.requests, row.cache_hits, row.errors) == (3, 2, 0)
+
+
+async def test_views_and_clicks_per_day_and_per_post_add_up_across_flushes(db: Database) -> None:
+    new = await create_client(db, "Watched", {}, now=0)
+    usage = UsageCounter(db, FakeClock())
+    for kind, item in (("view", None), ("click", "instagram:1"), ("click", "instagram:1"), ("click", "instagram:2")):
+        usage.event(new.id, kind, item)
+        await usage.flush()
+    row = (await db.read(lambda s: s.execute(select(Usage)))).scalar_one()
+    clicks = (await db.read(lambda s: s.execute(select(ItemClicks)))).scalars().all()
+    assert (row.views, row.clicks) == (1, 3)
+    assert {c.item_id: c.clicks for c in clicks} == {"instagram:1": 2, "instagram:2": 1}
 
 
 async def test_concurrent_flushes_of_two_processes_add_up(db: Database, other_db: Database) -> None:
