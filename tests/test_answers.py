@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import col, update
 from starlette.applications import Starlette
 
 from flowkick.clients import create_client
@@ -149,3 +150,20 @@ async def test_a_stored_fragment_keeps_refusing_a_page_outside_the_clients_origi
 
 async def _fragment_status(client: httpx.AsyncClient, key: str, headers: dict[str, str], status: int) -> bool:
     return (await client.get("/embed/instagram", params={"api_key": key}, headers=headers)).status_code == status
+
+
+async def test_a_feed_written_by_another_process_is_forgotten_at_the_next_version_check(
+        api: httpx.AsyncClient) -> None:
+    reader = _app(api).state.reader
+    source_id = await _source_id(api, "tiktok")
+    await _stored(api, "/api/v1/social/tiktok")
+    await _app(api).state.db.write(lambda s: s.execute(
+        update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+    await reader.check_versions()  # the watcher's own check may have come first: either forgets it
+    assert not await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_version_check_keeps_the_feeds_nobody_changed(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/social/tiktok")
+    assert await _app(api).state.reader.check_versions() == []
+    assert await _stored(api, "/api/v1/social/tiktok")

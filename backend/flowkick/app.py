@@ -77,6 +77,7 @@ def create_app(
         else:
             await remove_demo_client(db)
         refresher.start()
+        reader.start()
         alerts.start()
         client_hooks.start()
         pictures.start()
@@ -88,6 +89,7 @@ def create_app(
             await alerts.stop()
             await client_hooks.stop()
             await refresher.stop()
+            await reader.stop()
             await pictures.stop()
             await usage.stop()
             await db.close()

@@ -4,14 +4,18 @@ Order of lookups: in-process memory (clients, feed snapshots, serialized bodies)
 database row → never a scrape. A request writes nothing to the database: it only counts
 usage in memory and, for a pending or expired feed, asks the refresher (in memory) to
 fetch it. Bodies are cached per (source, content version, parameters), so a warm request
-costs a few dictionary lookups.
+costs a few dictionary lookups. A feed's copy is kept until the feed changes: this
+process's refresher and media worker say so at once (`forget_feeds`), and a watcher reads
+every feed's version once a second to catch other processes' writes (`check_versions`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -36,12 +40,14 @@ from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
 from flowkick.quotas import Quotas, QuotaState, TokenBucket
 from flowkick.refresher import Refresher
 from flowkick.settings import Settings
-from flowkick.tables import Client, ClientSource, Source
+from flowkick.tables import Client, ClientSource, FeedCache, Source
 from flowkick.usage import UsageCounter
 
+log = logging.getLogger("flowkick.readpath")
 DEFAULT_LIMIT = 12
 MAX_LIMIT = 50
 PENDING_RETRY_AFTER = 3
+CLIENT_MEMORY_SECONDS = 30  # clients changed by another process (the CLI) are seen within this
 _URL_KEYS = frozenset({"url", "image", "avatar_url", "avif", "webp"})
 
 
@@ -110,13 +116,43 @@ class Reader:
         self.usage = usage
         self.quotas = quotas or Quotas(db, clock, Plans(settings.plans),
                                        TokenBucket(settings.burst_per_second, settings.burst_capacity, clock))
-        self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=30)
+        self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=CLIENT_MEMORY_SECONDS)
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
         self.memory = Memory(settings.memory_cache_mb)
         self._feeds: BytesTTL[int, FeedSnapshot] = self.memory.ttl("feeds", settings.memory_ttl_seconds,
-                                                                   lambda s: s.weight)
+                                                                   lambda s: s.weight)  # a backstop: see check_versions
         self._bodies: BytesLRU[tuple[Any, ...], tuple[Encoded, str]] = self.memory.lru("bodies", lambda b: b[0].size)
         self.answers = Answers(self.memory.lru("answers", lambda a: a.size))
+        self._versions: dict[int, int] = {}  # the version of each feed copy read, for `check_versions`
+        self._watch: asyncio.Task[None] | None = None
+
+    # -- other processes' changes --------------------------------------------------------
+
+    def start(self) -> None:
+        self._watch = asyncio.create_task(self._watch_versions(), name="flowkick-feed-watch")
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._watch
+
+    async def _watch_versions(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.feed_watch_seconds)
+            try:
+                await self.check_versions()
+            except Exception:
+                log.exception("checking feed versions failed; trying again")
+
+    async def check_versions(self) -> list[int]:
+        """Forgets the feeds whose row another process (or the CLI) wrote since this one read
+        them: one read of every feed's version, instead of re-reading the feeds themselves."""
+        rows = await self.db.read(lambda s: s.execute(select(FeedCache.source_id, FeedCache.version)))
+        versions = self._versions
+        changed = [source_id for source_id, version in rows.all() if versions.get(source_id, version) != version]
+        self.forget_feeds(changed)
+        return changed
 
     # -- cache control from the writers' side --------------------------------------------
 
@@ -125,6 +161,7 @@ class Reader:
         source_ids = list(source_ids)
         for source_id in source_ids:
             self._feeds.pop(source_id, None)
+            self._versions.pop(source_id, None)
         self.answers.forget_sources(source_ids)
 
     def forget_clients(self) -> None:
@@ -236,6 +273,7 @@ class Reader:
                 raise NotFound("this source is no longer tracked", code="source_not_found")
             if self.answers.epoch(source_id) == epoch:
                 self._feeds.keep(source_id, snapshot)
+                self._versions[source_id] = snapshot.version
         return snapshot, epoch
 
     def _note_request(self, snapshot: FeedSnapshot, now: float) -> bool:
@@ -249,7 +287,8 @@ class Reader:
     def _reuse(self, client: ClientView, snapshots: list[FeedSnapshot], epochs: tuple[int, ...],
                now: float) -> dict[str, Any]:
         """What a stored answer depends on, and until when nothing can change it unseen."""
-        deadlines = [now + self.settings.memory_ttl_seconds, client.key_expires_at or float("inf")]
+        deadlines = [now + min(self.settings.memory_ttl_seconds, CLIENT_MEMORY_SECONDS),
+                     client.key_expires_at or float("inf")]
         deadlines += [s.expires_at for s in snapshots if s.expires_at is not None and s.expires_at > now]
         return {
             "source_ids": tuple(s.source_id for s in snapshots),

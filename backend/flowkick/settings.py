@@ -42,7 +42,11 @@ class Settings:
     backoff_max_seconds: float = setting(21600.0, "Longest retry delay after repeated failures.")
     lease_seconds: float = setting(900.0, "How long a process owns a source it is refreshing.")
     usage_flush_seconds: float = setting(5.0, "How often in-memory usage counters are written to the database.")
-    memory_ttl_seconds: float = setting(5.0, "How long a process trusts its in-memory copy of a feed.")
+    memory_ttl_seconds: float = setting(3600.0, "Longest a process keeps its in-memory copy of a feed; a change "
+                                                "is seen sooner: its own at once, other processes' within "
+                                                "FLOWKICK_FEED_WATCH_SECONDS.")
+    feed_watch_seconds: float = setting(1.0, "How often a process asks the database which feeds other processes "
+                                             "changed (one indexed read of every feed's version).")
     memory_cache_mb: float = setting(128.0, "Memory the read path may keep feeds, bodies, fragments and stored "
                                             "answers in, in megabytes; the least recently used go first.")
     ttl_instagram: int = setting(1800, "Seconds Instagram items stay fresh.")
