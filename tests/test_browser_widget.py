@@ -138,6 +138,7 @@ def test_carousel_scrolls_with_the_keyboard(browser: Browser, demo: str) -> None
     ("platform=google_reviews&limit=5&columns=2", "[data-item]"),
     ("platform=google_reviews&layout=badge", ".fk-badge .fk-score"),
     ("platforms=instagram,youtube&limit=5&columns=5&header=0&gap=20", "[data-item]"),
+    ("platform=instagram&limit=4&columns=4&more=1", ".fk-load"),
 ])
 def test_reserved_space_keeps_the_content_below_still(browser: Browser, demo: str, query: str, ready: str) -> None:
     with open_tab(browser) as tab:
