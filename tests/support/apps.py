@@ -25,6 +25,7 @@ from flowkick.sources import FetchResult, HandleResult
 from flowkick.sources.demo import demo_items, demo_profile
 from flowkick.tables import FeedCache
 
+SHUTDOWN_SECONDS = 30
 START = 1_790_000_000.0  # 2026-09-21, a fixed "now" for tests that inject time
 
 
@@ -92,11 +93,29 @@ def scripted_app(tmp_path: Path, source: ScriptedSource | None = None, **overrid
 
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (database, refresher, usage flusher) and an HTTP client."""
-    async with app.router.lifespan_context(app):
+    """The app with its lifespan (database, refresher, usage flusher) and an HTTP client.
+
+    A shutdown that does not end within SHUTDOWN_SECONDS fails the test and names the tasks
+    still running, instead of hanging the suite.
+    """
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+    finally:
+        try:
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                await lifespan.__aexit__(None, None, None)
+        except TimeoutError:
+            raise AssertionError("the app did not stop; still running:\n" + _tasks()) from None
+
+
+def _tasks() -> str:
+    me = asyncio.current_task()
+    return "\n".join(f"{t.get_name()}: {t.get_coro()!r} at {t.get_stack(limit=3)!r}"
+                     for t in asyncio.all_tasks() if t is not me)
 
 
 @asynccontextmanager
