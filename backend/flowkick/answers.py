@@ -50,23 +50,24 @@ class Answer:
     nudge: tuple[int, ...]  # pending or stale sources: each repeat asks the refresher again
     status_code: int
     etag: bytes
-    sent: dict[Coding, tuple[bytes, RawHeaders]]  # per coding: the body and every header but the quota's
+    body: Encoded
+    headers: dict[Coding, RawHeaders]  # per coding, every header but the quota's
     not_modified_headers: RawHeaders
     valid_until: float
     generation: int
 
     @property
     def size(self) -> int:
-        """Bytes held, for the memory budget (bodies shared with the body cache counted here too)."""
-        return sum(len(body) + 40 * len(headers) for body, headers in self.sent.values())
+        """Bytes held, for the memory budget (a body shared with the body cache counted here too)."""
+        return self.body.size + sum(40 * len(headers) for headers in self.headers.values())
 
     def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders]:
         """The body and headers in the smallest coding the request accepts."""
         allowed = accepted(accept_encoding.decode("latin-1"))
         for coding in ("br", "gzip"):
-            if coding in allowed and coding in self.sent:
-                return self.sent[coding]
-        return self.sent[None]
+            if coding in allowed and coding in self.headers:
+                return self.body.coded(coding), self.headers[coding]
+        return self.body.identity(), self.headers[None]
 
 
 class Answers:
@@ -118,7 +119,7 @@ class Answers:
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
             source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
             etag=etag.encode("latin-1"),
-            sent={coding: (data, [*caching, *_content(coding, data, media_type)]) for coding, data in body.codings().items()},
+            body=body, headers={coding: [*caching, *_content(coding, body, media_type)] for coding in body.codings()},
             not_modified_headers=caching, valid_until=view.valid_until, generation=self.generation,
         ))
 
@@ -127,8 +128,9 @@ def _raw(headers: dict[str, str]) -> RawHeaders:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-def _content(coding: Coding, body: bytes, media_type: str) -> RawHeaders:
-    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+def _content(coding: Coding, body: Encoded, media_type: str) -> RawHeaders:
+    length = body.length if coding is None else len(body.coded(coding))
+    headers = [(b"content-type", media_type.encode()), (b"content-length", str(length).encode())]
     return headers if coding is None else [*headers, (b"content-encoding", coding.encode())]
 
 
