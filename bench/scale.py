@@ -57,6 +57,8 @@ Recorded = dict[str, tuple[int, dict[str, str], bytes]]
 
 def main() -> None:
     options = _options()
+    if options.memory_mb:
+        BENCH_ENV["FLOWKICK_MEMORY_CACHE_MB"] = str(options.memory_mb)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         started = time.monotonic()
@@ -77,6 +79,7 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of the key mix")
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--memory-mb", type=float, help="FLOWKICK_MEMORY_CACHE_MB of the server (default: its own)")
     parser.add_argument("--renew-minutes", type=float, default=10.0,
                         help="the feeds' expiry is spread over this many minutes, so the refresher renews them "
                              "during the load")
@@ -124,6 +127,7 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
                 script = _lua(work / f"{len(runs)}.lua", paths, seq)
                 runs[name] = (load(url, script, options), load(bare_url, script, options))
         rss["after the load"] = _rss(pid)
+        caches = _memory_figures(url)
     print(f"cold pass: {len(recorded)} URLs, each asked once, in {cold:.1f} s ({len(recorded) / cold:.0f} req/s)")
     _sizes(recorded, json_paths, fragment_paths)
     print(f"wrk -t1 -c{options.connections} -d{options.seconds}s, Accept-Encoding: {ACCEPT}, Zipf s={options.zipf} "
@@ -132,6 +136,18 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
         print(f"  {name:17} flowkick {_figures(flowkick)}\n  {'':17} bare     {_figures(bare)}"
               f"\n  {'':17} ratio flowkick/bare {flowkick['rps'] / bare['rps']:.2f}")
     print("RSS of the server: " + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in rss.items()))
+    print("memory after the load: " + ", ".join(caches))
+
+
+def _memory_figures(url: str) -> list[str]:
+    """Each read-path cache's hit rate and bytes kept, from /metrics."""
+    found: dict[tuple[str, str], float] = {}
+    for line in httpx.get(url + "/metrics").text.splitlines():
+        if match := re.match(r'flowkick_memory_(hits_total|misses_total|bytes)\{cache="(\w+)"\} (\S+)', line):
+            found[match.group(2), match.group(1)] = float(match.group(3))
+    names = sorted({name for name, _ in found})
+    return [f"{n} {found[n, 'hits_total'] / max(1.0, found[n, 'hits_total'] + found[n, 'misses_total']):.1%} hits "
+            f"{found[n, 'bytes'] / 2**20:.0f} MB" for n in names]
 
 
 def _path(prefix: str, keys: list[str], key_index: int) -> str:
