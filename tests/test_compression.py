@@ -137,3 +137,15 @@ def test_a_body_of_a_kilobyte_or_more_is_kept_in_both_codings() -> None:
 ])
 def test_accept_encoding_is_read_with_its_q_values(header: str, allowed: set[str]) -> None:
     assert accepted(header) - {""} == allowed
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", [FEED, FRAGMENT])
+async def test_a_stored_answer_is_inflated_for_a_request_accepting_no_coding(api: httpx.AsyncClient,
+                                                                            path: str) -> None:
+    answers = api.app.state.reader.answers  # type: ignore[attr-defined]
+    _, first = await _raw(api, path, **{"Accept-Encoding": "identity"})
+    hits = answers.hits
+    again, repeat = await _raw(api, path, **{"Accept-Encoding": "identity"})
+    assert answers.hits == hits + 1 and "content-encoding" not in again.headers
+    assert repeat == first and int(again.headers["content-length"]) == len(first)
