@@ -95,6 +95,7 @@ class _Pictures:
     def __init__(self, stored: Mapping[str, Any], url_for: UrlFor) -> None:
         self.stored = stored
         self.url_for = url_for
+        self._made: dict[tuple[str, int], dict[str, Any] | None] = {}
 
     def item(self, item: Item) -> Item:
         picture = self.picture(item.get("image"))
@@ -129,20 +130,31 @@ class _Pictures:
         return base
 
     def picture(self, url: object, width: int = IMAGE_WIDTH) -> dict[str, Any] | None:
-        """A stored picture: the address of its WebP nearest `width`, its size, placeholder and every size."""
-        record = self._record(url)
+        """A stored picture: the address of its WebP nearest `width`, its size, placeholder and every size.
+
+        Made once per picture and width in a feed (an avatar recurs on every item), and with
+        one call of `url_for`: the files of a picture differ only in their name's tail.
+        """
+        if not isinstance(url, str) or not url:
+            return None
+        if (url, width) not in self._made:
+            self._made[url, width] = self._make(self._record(url), width)
+        return self._made[url, width]
+
+    def _make(self, record: Mapping[str, Any] | None, width: int) -> dict[str, Any] | None:
         if not record or not record.get("s"):
             return None
         digest, sizes = record["d"], [(int(w), int(h)) for w, h in record["s"]]
         avif = set(record.get("a", ()))
         chosen = min(sizes, key=lambda wh: (wh[0] < width, abs(wh[0] - width)))
         placeholder = record.get("p") if _PLACEHOLDER_RE.fullmatch(str(record.get("p"))) else None
+        first = f"{sizes[0][0]}.webp"
+        stem = self.url_for(media_name(digest, sizes[0][0], "webp")).removesuffix(first)  # ".../<digest>-"
         return {
-            "url": self.url_for(media_name(digest, chosen[0], "webp")),
+            "url": f"{stem}{chosen[0]}.webp",
             "width": record["w"], "height": record["h"], "placeholder": placeholder,
-            "sizes": [{"width": w, "height": h,
-                       "avif": self.url_for(media_name(digest, w, "avif")) if w in avif else None,
-                       "webp": self.url_for(media_name(digest, w, "webp"))} for w, h in sizes],
+            "sizes": [{"width": w, "height": h, "avif": f"{stem}{w}.avif" if w in avif else None,
+                       "webp": f"{stem}{w}.webp"} for w, h in sizes],
         }
 
     def _record(self, url: object) -> Mapping[str, Any] | None:
