@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import orjson
@@ -44,6 +46,8 @@ from flowkick.sources.apify import ApifySource
 from flowkick.sources.demo import DemoSource
 from flowkick.usage import UsageCounter
 
+log = logging.getLogger("flowkick")
+STOP_SECONDS = 10.0
 
 def create_app(
     settings: Settings | None = None,
@@ -86,13 +90,9 @@ def create_app(
         try:
             yield
         finally:
-            await alerts.stop()
-            await client_hooks.stop()
-            await refresher.stop()
-            await reader.stop()
-            await pictures.stop()
-            await usage.stop()
-            await db.close()
+            for part in (alerts, client_hooks, refresher, reader, pictures, usage):
+                await _stop(part.stop)
+            await _stop(db.close)
 
     app = Starlette(
         routes=[*api.routes, *events.routes, *manage.routes, *openapi.routes, *embed.routes, *plugin.routes, *pages.routes,
@@ -106,6 +106,16 @@ def create_app(
     app.state.usage, app.state.refresher, app.state.reader = usage, refresher, reader
     app.state.metrics, app.state.alerts, app.state.client_webhooks = metrics, alerts, client_hooks
     return app
+
+
+async def _stop(stop: Callable[[], Awaitable[None]]) -> None:
+    """One part of the shutdown, bounded: a part that does not stop is logged, and the
+    server still stops instead of hanging."""
+    try:
+        async with asyncio.timeout(STOP_SECONDS):
+            await stop()
+    except TimeoutError:
+        log.warning("%s did not stop within %s s", getattr(stop, "__qualname__", stop), STOP_SECONDS)
 
 
 def default_sources(settings: Settings, clock: Clock) -> dict[str, Source]:

@@ -113,9 +113,17 @@ async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _tasks() -> str:
-    me = asyncio.current_task()
-    return "\n".join(f"{t.get_name()}: {t.get_coro()!r} at {t.get_stack(limit=3)!r}"
-                     for t in asyncio.all_tasks() if t is not me)
+    return "\n".join(f"{t.get_name()}: {' <- '.join(_awaiting(t.get_coro()))}" for t in asyncio.all_tasks())
+
+
+def _awaiting(coro: Any) -> list[str]:
+    """Where a coroutine waits: its chain of awaits down to the innermost one."""
+    chain = []
+    while coro is not None and len(chain) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None) or getattr(coro, "gi_frame", None)
+        chain.append(f"{frame.f_code.co_qualname}:{frame.f_lineno}" if frame else repr(coro))
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return chain
 
 
 @asynccontextmanager
