@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["tests.support.fake_apify.fixtures", "tests.support.postgres", "tests.support.wordpress",
                   "tests.support.logcheck", "tests.support.s3", "tests.support.fake_cdn",
-                  "tests.support.loopback"]
+                  "tests.support.loopback", "tests.support.browser"]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from flowkick.app import create_app
 from flowkick.settings import Settings
-from tests.support.browser import Tab, chromium, open_tab
+from tests.support.browser import Tab, open_tab
 from tests.support.servers import live_app
 
 PASSWORD = "open sesame, said the café owner"
@@ -24,12 +24,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                  admin_password=PASSWORD, secret_key="browser-test-secret")
     with live_app(create_app(settings)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from flowkick.app import create_app
 from flowkick.render import EmbedOptions
 from flowkick.settings import Settings
 from scripts.screenshots import shoot_designer
-from tests.support.browser import Tab, chromium, open_tab, run_axe
+from tests.support.browser import Tab, open_tab, run_axe
 from tests.support.servers import live_app, warm
 
 PASSWORD = "designer at work"
@@ -33,12 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with live_app(create_app(settings)) as url:
         warm(url, ("instagram", "google_reviews"))
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

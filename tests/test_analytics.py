@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from flowkick import snippets
 from flowkick.tables import ItemClicks
 from tests.support.apps import ScriptedSource, scripted_app, until
-from tests.support.browser import Tab, another_site, chromium, open_tab
+from tests.support.browser import Tab, another_site, open_tab
 from tests.support.servers import demo_app, live_app, warm
 
 SENDER = "203.0.113.77"
@@ -171,12 +171,6 @@ async def test_admin_charts_views_and_clicks_and_lists_the_most_opened_posts(tmp
 
 
 # -- in Chromium -----------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -15,7 +15,6 @@ from scripts.screenshots import PAGES, shoot
 from tests.support.browser import (
     Tab,
     build_react,
-    chromium,
     open_tab,
     run_axe,
     shadow_text,
@@ -27,12 +26,6 @@ RESTAURANT = [("#instagram", "instagram", {"limit": "6"}),
               ("#reviews", "google_reviews", {"limit": "6"}),
               ("#tiktok", "tiktok", {"limit": "8"})]
 AGENCY_ITEMS = 8 + 3 + 4 + 3 + 6  # instagram, reviews, youtube, X, the wall; the badge has none
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ axe finds nothing serious with it open, and the fragment without JavaScript keep
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,24 +15,11 @@ from playwright.sync_api import Browser
 from flowkick import snippets
 from flowkick.render import EmbedOptions, render_fragment
 from scripts.screenshots import shoot_lightbox
-from tests.support.browser import Tab, another_site, chromium, open_tab, run_axe
+from tests.support.browser import Tab, another_site, open_tab, run_axe
 from tests.support.servers import StaticSource, demo_app, live_app, warm
 
 DIALOG = "dialog.fk-lb"
 LONG_REVIEW = "The flat white was perfect.\nThe cheesecake even better. " + "We stayed all afternoon. " * 12
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_app(demo_app(tmp_path_factory.mktemp("lightbox") / "flowkick.db")) as url:
-        warm(url)
-        yield url
 
 
 def api_items(base: str, platform: str, **query: str) -> list[dict[str, Any]]:

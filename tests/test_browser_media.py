@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 from flowkick.app import create_app
 from flowkick.platforms import PLATFORMS
 from tests.support.apify_rig import apify_settings
-from tests.support.browser import another_site, chromium
+from tests.support.browser import another_site
 from tests.support.fake_apify import FakeApify
 from tests.support.fake_cdn import FakeCdn
 from tests.support.servers import live_app, new_client, warm
@@ -29,12 +29,6 @@ LAYOUTS = {"instagram": "grid", "tiktok": "grid", "youtube": "grid", "facebook":
 IMAGES = """() => [...document.querySelectorAll('[data-flowkick]')].flatMap(host =>
   [...host.shadowRoot.querySelectorAll('img')].map(img => ({src: img.currentSrc, complete: img.complete,
     natural: img.naturalWidth, shown: img.getBoundingClientRect().width})))"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

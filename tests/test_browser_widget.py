@@ -4,14 +4,13 @@ feeds, a server that is down, and several widgets on one page."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
-from tests.support.browser import Tab, chromium, computed, open_tab, shadow_text
+from tests.support.browser import Tab, computed, open_tab, shadow_text
 from tests.support.servers import StaticSource, demo_app, free_port, live_app, warm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,19 +43,6 @@ def hostile_item(n: int, text: str) -> dict[str, Any]:
             "title": None, "text": text, "image": "javascript:window.__pwned = 6", "media": [],
             "published_at": "2026-09-12T07:31:02Z", "author": {"name": "Mallory <b>", "handle": "m"},
             "likes": 1, "comments": None, "views": None, "shares": None, "rating": None, "reply": None}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_app(demo_app(tmp_path_factory.mktemp("demo") / "flowkick.db")) as url:
-        warm(url)
-        yield url
 
 
 def host_page(tab: Tab, url: str, body: str, head: str = "") -> None:

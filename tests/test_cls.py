@@ -8,7 +8,7 @@ import gzip
 import html
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,8 +17,7 @@ from playwright.sync_api import Browser, Route
 
 from flowkick import snippets
 from flowkick.render import EmbedOptions
-from tests.support.browser import Tab, chromium, open_tab
-from tests.support.servers import demo_app, live_app, warm
+from tests.support.browser import Tab, open_tab
 
 REPO = Path(__file__).resolve().parents[1]
 LOADS = 10
@@ -36,19 +35,6 @@ PUBLISHED = [
     ("twitter", {"limit": "3"}),
     (None, {"platforms": "instagram,tiktok,facebook", "limit": "6", "more": "1"}),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_app(demo_app(tmp_path_factory.mktemp("cls") / "flowkick.db")) as url:
-        warm(url)
-        yield url
 
 
 def _late_widget(route: Route) -> None:

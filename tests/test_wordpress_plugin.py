@@ -26,7 +26,6 @@ from flowkick import snippets
 from flowkick.clients import NewClient, create_client
 from flowkick.database import Database
 from flowkick.render import EmbedOptions
-from tests.support.browser import chromium
 from tests.support.logcheck import LogLines
 from tests.support.servers import StaticSource, demo_app, free_port, live_app
 from tests.support.wordpress import ADMIN, WordPress
@@ -168,12 +167,6 @@ def restore_options(site: WordPress) -> Iterator[None]:
 def server_down(site: WordPress, restore_options: None) -> None:
     """Points the plugin at a loopback port where nothing listens."""
     site.set_option("flowkick_server_url", f"http://127.0.0.1:{free_port()}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +46,23 @@ new PerformanceObserver((list) => {
   }
 }).observe({ type: "layout-shift", buffered: true });
 """
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium, once per test module."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo app under uvicorn, once per test module, with every feed and picture ready."""
+    from tests.support.servers import demo_app, live_app, warm
+
+    with live_app(demo_app(tmp_path_factory.mktemp("demo") / "flowkick.db")) as url:
+        warm(url)
+        yield url
 
 
 @contextmanager
