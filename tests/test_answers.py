@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import col, update
+from sqlmodel import col, delete, update
 from starlette.applications import Starlette
 
 from flowkick.clients import create_client
-from flowkick.tables import FeedCache
+from flowkick.tables import FeedCache, FeedPublic
 from tests.support.apps import demo_api, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
@@ -97,9 +97,10 @@ async def test_pictures_stored_for_one_feed_keep_another_feeds_answers(api: http
 async def test_a_feed_read_while_it_changes_is_answered_but_not_kept(api: httpx.AsyncClient) -> None:
     reader = _app(api).state.reader
     source_id = await _source_id(api, "youtube")
+    await _app(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
     reader.forget_feeds([source_id])
     read = asyncio.create_task(reader._snapshot(source_id))
-    await asyncio.sleep(0)  # the read has started and waits for the database...
+    await asyncio.sleep(0)  # the read has started and waits for the feed's row (it is not published)...
     reader.answers.forget_sources([source_id])  # ...when the refresher writes the feed
     snapshot, epoch = await read
     assert snapshot.source_id == source_id and epoch != reader.answers.epoch(source_id)

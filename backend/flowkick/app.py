@@ -65,8 +65,8 @@ def create_app(
                           rng=rng)
     pictures = default_media(settings, db, clock)
     reader = Reader(db, settings, clock, refresher, usage, pictures.store.url)
-    pictures.on_update = reader.forget_feeds
-    refresher.on_update = lambda ids: _each(list(ids), reader.forget_feeds, pictures.notify, client_hooks.notice)
+    pictures.on_update = reader.feeds_written
+    refresher.on_update = lambda ids: _each(list(ids), reader.feeds_written, pictures.notify, client_hooks.notice)
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
     metrics = Metrics(usage, lambda: refresher.alive, reader.memory)
     refresher.on_run = metrics.observe_run

@@ -49,6 +49,9 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE usage ADD COLUMN views INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE usage ADD COLUMN clicks INTEGER NOT NULL DEFAULT 0",
     ],
+    7: [  # feeds stored pre-serialized for the read path (table feed_public, made by create_all)
+        "CREATE INDEX IF NOT EXISTS ix_feed_cache_version ON feed_cache (source_id, version)",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

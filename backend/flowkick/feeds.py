@@ -3,7 +3,9 @@
 A snapshot's `version` changes on every write to the row (new items, or their pictures
 stored), so anything derived from it (serialized JSON, rendered HTML, ETags) can be cached
 under (source id, version). Its items are the ones visitors see: every picture address is
-our stored copy or None (`flowkick.media.resolve`), never the platform's.
+our stored copy or None (`flowkick.media.resolve`), never the platform's. They are kept
+serialized (`public`, the bytes `published.py` stores for a cold read): a copy in memory
+weighs its JSON, not four times that in dicts, and the collector has nothing in it to scan.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowkick.database import Database
 from flowkick.media.resolve import UrlFor, resolve
-from flowkick.memory import COPY_FACTOR
 from flowkick.tables import FeedCache
 
 
@@ -26,18 +27,26 @@ class FeedSnapshot:
     source_id: int
     version: int
     status: str
-    items: tuple[dict[str, Any], ...]
-    profile: dict[str, Any]
     fetched_at: float | None
     expires_at: float | None
-    next_attempt_at: float | None
-    weight: int = 0  # bytes this copy takes in memory, about (see `memory.COPY_FACTOR`)
+    public: bytes  # {"items": [...], "profile": {...}} as visitors see them, serialized
+
+    @property
+    def weight(self) -> int:
+        """Bytes this copy takes in memory, about."""
+        return len(self.public)
+
+    def content(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The items and the profile, parsed afresh: callers may change them."""
+        parsed = orjson.loads(self.public)
+        return parsed["items"], parsed["profile"]
 
     def is_stale(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
 
 
 async def load_snapshot(db: Database, source_id: int, url_for: UrlFor) -> FeedSnapshot | None:
+    """The snapshot worked out from the feed's row: for a feed not yet published (`published.py`)."""
     async def work(session: AsyncSession) -> FeedSnapshot | None:
         row = await session.get(FeedCache, source_id)
         return None if row is None else snapshot_of(row, url_for)
@@ -46,18 +55,13 @@ async def load_snapshot(db: Database, source_id: int, url_for: UrlFor) -> FeedSn
 
 
 def snapshot_of(row: FeedCache, url_for: UrlFor) -> FeedSnapshot:
+    return FeedSnapshot(source_id=row.source_id, version=row.version, status=row.status, fetched_at=row.fetched_at,
+                        expires_at=row.expires_at, public=public_body(row, url_for))
+
+
+def public_body(row: FeedCache, url_for: UrlFor) -> bytes:
     items, profile = resolve(row.items, row.profile, row.media, url_for)
-    return FeedSnapshot(
-        source_id=row.source_id,
-        version=row.version,
-        status=row.status,
-        items=tuple(items),
-        profile=profile,
-        fetched_at=row.fetched_at,
-        expires_at=row.expires_at,
-        next_attempt_at=row.next_attempt_at,
-        weight=COPY_FACTOR * (len(orjson.dumps(items)) + len(orjson.dumps(profile))),
-    )
+    return orjson.dumps({"items": items, "profile": profile})
 
 
 def content_hash(items: list[dict[str, Any]], profile: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """The read path's memory, bounded in bytes: one budget shared by its caches.
 
 A process serving thousands of feeds keeps four kinds of things: stored answers (whole
-responses), serialized JSON bodies, rendered fragments, and feed copies (parsed rows).
+responses), serialized JSON bodies, rendered fragments, and feed copies (serialized).
 Counting entries bounds none of them (a wall of six feeds weighs fifty times a one-item
 review feed), so each cache gets a share of `FLOWKICK_MEMORY_CACHE_MB` and weighs what it
 keeps in bytes, evicting the least recently used first. Each counts its hits and misses
@@ -9,8 +9,7 @@ for `/metrics`.
 
 Weights are estimates: a body weighs its bytes in every coding it is kept in; a stored
 answer the same (it shares them with the body cache, so the answers' share is an upper
-bound, never an undercount); a feed copy `COPY_FACTOR` times its JSON, about what CPython's
-dicts and strings take for it.
+bound, never an undercount); a feed copy its serialized JSON (`feeds.FeedSnapshot`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 SHARES = {"answers": 0.45, "bodies": 0.1, "fragments": 0.15, "feeds": 0.3}  # answers serve most requests
-COPY_FACTOR = 4
 ENTRY_OVERHEAD = 200  # a cache slot, its key tuple and the value's object headers
 
 

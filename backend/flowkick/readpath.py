@@ -1,12 +1,13 @@
 """The read path: from an API key and a platform to the feed's bytes, from memory.
 
-Order of lookups: in-process memory (clients, feed snapshots, serialized bodies) →
-database row → never a scrape. A request writes nothing to the database: it only counts
-usage in memory and, for a pending or expired feed, asks the refresher (in memory) to
-fetch it. Bodies are cached per (source, content version, parameters), so a warm request
-costs a few dictionary lookups. A feed's copy is kept until the feed changes: this
-process's refresher and media worker say so at once (`forget_feeds`), and a watcher reads
-every feed's version once a second to catch other processes' writes (`check_versions`).
+Order of lookups: in-process memory (clients, feed snapshots, serialized bodies) → one
+indexed read of the feed's published copy (`published.py`, `lookups.py`) → never a scrape.
+A request writes nothing to the database: it only counts usage in memory and, for a
+pending or expired feed, asks the refresher (in memory) to fetch it. Bodies are cached per
+(source, content version, parameters), so a warm request costs a few dictionary lookups.
+A feed's copy is kept until the feed changes: this process's refresher and media worker
+say so at once (`feeds_written`), and a watcher reads every feed's version once a second
+to catch other processes' writes (`check_versions`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -22,8 +24,6 @@ from typing import Any
 
 import orjson
 from cachetools import TTLCache
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, or_, select
 from starlette.requests import Request
 
 from flowkick import keys, moderation, origins, pagination
@@ -33,14 +33,15 @@ from flowkick.compression import Encoded, encode
 from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
+from flowkick.lookups import CLIENT, FEED, VERSIONS, Lookups, Row
 from flowkick.media.resolve import UrlFor
 from flowkick.memory import BytesLRU, BytesTTL, Memory
 from flowkick.plans import Plans
 from flowkick.platforms import PLATFORMS, normalize_handle, resolve_platform
+from flowkick.published import Publisher
 from flowkick.quotas import Quotas, QuotaState, TokenBucket
 from flowkick.refresher import Refresher
 from flowkick.settings import Settings
-from flowkick.tables import Client, ClientSource, FeedCache, Source
 from flowkick.usage import UsageCounter
 
 log = logging.getLogger("flowkick.readpath")
@@ -48,7 +49,10 @@ DEFAULT_LIMIT = 12
 MAX_LIMIT = 50
 PENDING_RETRY_AFTER = 3
 CLIENT_MEMORY_SECONDS = 30  # clients changed by another process (the CLI) are seen within this
-_URL_KEYS = frozenset({"url", "image", "avatar_url", "avif", "webp"})
+# A site-relative address (the demo's and the media folder's) under one of these keys,
+# found in serialized JSON: inside a string every quote is escaped, so `"url":"/` only
+# ever matches a key and its value.
+_RELATIVE_URL = re.compile(rb'"(url|image|avatar_url|avif|webp)":"/(?!/)')
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class FeedView:
     client: ClientView
     status_code: int
     cache_key: tuple[Any, ...]
+    base: str  # this server's address as the request named it: site-relative URLs are made absolute on it
     retry_after: int | None
     max_age: int
     build: Callable[[], dict[str, Any]] = field(repr=False)
@@ -123,12 +128,16 @@ class Reader:
                                                                    lambda s: s.weight)  # a backstop: see check_versions
         self._bodies: BytesLRU[tuple[Any, ...], tuple[Encoded, str]] = self.memory.lru("bodies", lambda b: b[0].size)
         self.answers = Answers(self.memory.lru("answers", lambda a: a.size))
+        self.lookups = Lookups(db)
+        self.publisher = Publisher(db, media_url)
+        self.publisher.on_published = self.forget_feeds
         self._versions: dict[int, int] = {}  # the version of each feed copy read, for `check_versions`
         self._watch: asyncio.Task[None] | None = None
 
     # -- other processes' changes --------------------------------------------------------
 
     def start(self) -> None:
+        self.publisher.start()
         self._watch = asyncio.create_task(self._watch_versions(), name="flowkick-feed-watch")
 
     async def stop(self) -> None:
@@ -136,6 +145,8 @@ class Reader:
             self._watch.cancel()
             with suppress(asyncio.CancelledError):
                 await self._watch
+        await self.publisher.stop()
+        self.lookups.close()
 
     async def _watch_versions(self) -> None:
         while True:
@@ -147,17 +158,29 @@ class Reader:
 
     async def check_versions(self) -> list[int]:
         """Forgets the feeds whose row another process (or the CLI) wrote since this one read
-        them: one read of every feed's version, instead of re-reading the feeds themselves."""
-        rows = await self.db.read(lambda s: s.execute(select(FeedCache.source_id, FeedCache.version)))
+        them, and publishes those whose published copy lags: one read of every feed's
+        version, from an index, instead of re-reading the feeds themselves."""
         versions = self._versions
-        changed = [source_id for source_id, version in rows.all() if versions.get(source_id, version) != version]
+        changed, unpublished = [], []
+        for source_id, version, published in await self.lookups.rows(VERSIONS):
+            if versions.get(source_id, version) != version:
+                changed.append(source_id)
+            if published != version:
+                unpublished.append(source_id)
         self.forget_feeds(changed)
+        self.publisher.notify(unpublished)
         return changed
 
     # -- cache control from the writers' side --------------------------------------------
 
+    def feeds_written(self, source_ids: Iterable[int]) -> None:
+        """This process wrote these feeds: their copies go now, and they are published."""
+        source_ids = list(source_ids)
+        self.forget_feeds(source_ids)
+        self.publisher.notify(source_ids)
+
     def forget_feeds(self, source_ids: Iterable[int]) -> None:
-        """These sources' rows were written: their copies and answers go, every other feed's stay."""
+        """These sources' rows changed: their copies and answers go, every other feed's stay."""
         source_ids = list(source_ids)
         for source_id in source_ids:
             self._feeds.pop(source_id, None)
@@ -189,9 +212,10 @@ class Reader:
                 client=client,
                 status_code=202 if pending else 200,
                 cache_key=(tracked.source_id, snapshot.version, stale, params.limit, params.cursor, rules, base),
+                base=base,
                 retry_after=PENDING_RETRY_AFTER if pending else None,
                 max_age=self._max_age(snapshot, now),
-                build=lambda: _envelope(tracked, snapshot, stale, params, rules, base),
+                build=lambda: _envelope(tracked, snapshot, stale, params, rules),
                 quota=quota,
                 **self._reuse(client, [snapshot], (epoch,), now),
             )
@@ -216,10 +240,12 @@ class Reader:
             return FeedView(
                 client=client,
                 status_code=202 if pending else 200,
-                cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit, params.cursor, base),
+                cache_key=("wall", tuple((t.source_id, s.version) for t, s in parts), rules, stales, params.limit,
+                           params.cursor, base),
+                base=base,
                 retry_after=PENDING_RETRY_AFTER if pending else None,
                 max_age=min(self._max_age(s, now) for _, s in parts),
-                build=lambda: _wall(platforms, parts, rules, stales, params, base),
+                build=lambda: _wall(platforms, parts, rules, stales, params),
                 quota=quota,
                 **self._reuse(client, [s for _, s in parts], tuple(e for _, (_, e) in read), now),
             )
@@ -229,7 +255,7 @@ class Reader:
         cached = self._bodies.find(view.cache_key)
         if cached is not None:
             return cached[0], cached[1], True
-        body = orjson.dumps(view.envelope)
+        body = absolute(orjson.dumps(view.envelope), view.base)
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         self._bodies.keep(view.cache_key, (encoded := encode(body), etag))
         return encoded, etag, False
@@ -249,7 +275,7 @@ class Reader:
         if client is None:
             if digest in self._unknown:
                 raise Unauthorized("unknown API key")
-            client = await self.db.read(lambda s: _load_client(s, key, digest))
+            client = _client_view(await self.lookups.rows(CLIENT, digest=digest), key)
             if client is None:
                 self._unknown[digest] = True
                 raise Unauthorized("unknown API key")
@@ -268,13 +294,22 @@ class Reader:
         epoch = self.answers.epoch(source_id)
         snapshot = self._feeds.find(source_id)
         if snapshot is None:
-            snapshot = await load_snapshot(self.db, source_id, self.media_url)
+            snapshot = await self._read_feed(source_id)
             if snapshot is None:
                 raise NotFound("this source is no longer tracked", code="source_not_found")
             if self.answers.epoch(source_id) == epoch:
                 self._feeds.keep(source_id, snapshot)
                 self._versions[source_id] = snapshot.version
         return snapshot, epoch
+
+    async def _read_feed(self, source_id: int) -> FeedSnapshot | None:
+        """The feed's published copy; a feed not published yet (or with other media settings)
+        is worked out from its row."""
+        rows = await self.lookups.rows(FEED, id=source_id)
+        if rows and rows[0][1] == self.publisher.base:
+            version, _, status, fetched_at, expires_at, body = rows[0]
+            return FeedSnapshot(source_id, version, status, fetched_at, expires_at, bytes(body))
+        return await load_snapshot(self.db, source_id, self.media_url)
 
     def _note_request(self, snapshot: FeedSnapshot, now: float) -> bool:
         """Remember the request (in memory) and nudge the refresher when data is missing or old."""
@@ -398,25 +433,28 @@ def _rules(client: ClientView, tracked: Tracked, min_rating: int | None) -> mode
                             min_rating=_max_optional(min_rating, tracked.min_rating, client.min_rating))
 
 
-def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, params: FeedParams, rules: moderation.Rules,
-              base: str) -> dict[str, Any]:
-    page = pagination.page(moderation.visible(snapshot.items, rules), rules.pinned, params.limit, params.cursor)
+def _envelope(tracked: Tracked, snapshot: FeedSnapshot, stale: bool, params: FeedParams,
+              rules: moderation.Rules) -> dict[str, Any]:
+    """The answer to a feed request, its addresses site-relative as stored (see `absolute`)."""
+    items, profile = snapshot.content()
+    page = pagination.page(moderation.visible(items, rules), rules.pinned, params.limit, params.cursor)
     return {
         "platform": tracked.platform,
         "handle": tracked.handle,
-        "profile": _absolute(snapshot.profile, base),
+        "profile": profile,
         "status": snapshot.status,
         "stale": stale,
         "fetched_at": iso(snapshot.fetched_at),
         "expires_at": iso(snapshot.expires_at),
-        "items": _absolute(page.items, base),
+        "items": page.items,
         "next": page.next,
     }
 
 
 def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], rules: tuple[moderation.Rules, ...],
-          stales: tuple[bool, ...], params: FeedParams, base: str) -> dict[str, Any]:
-    items = [i for (_, s), r in zip(parts, rules, strict=True) for i in moderation.visible(s.items, r)]
+          stales: tuple[bool, ...], params: FeedParams) -> dict[str, Any]:
+    contents = [s.content() for _, s in parts]
+    items = [i for (its, _), r in zip(contents, rules, strict=True) for i in moderation.visible(its, r)]
     items.sort(key=lambda i: i.get("published_at") or "", reverse=True)
     page = pagination.page(items, [p for r in rules for p in r.pinned], params.limit, params.cursor)
     statuses = {s.status for _, s in parts}
@@ -425,55 +463,50 @@ def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], rules
         "status": "ok" if "ok" in statuses else ("pending" if statuses == {"pending"} else "error"),
         "stale": any(stales),
         "sources": [{"platform": t.platform, "handle": t.handle, "status": s.status, "stale": stale,
-                     "fetched_at": iso(s.fetched_at), "profile": _absolute(s.profile, base)}
-                    for (t, s), stale in zip(parts, stales, strict=True)],
-        "items": _absolute(page.items, base),
+                     "fetched_at": iso(s.fetched_at), "profile": profile}
+                    for (t, s), stale, (_, profile) in zip(parts, stales, contents, strict=True)],
+        "items": page.items,
         "next": page.next,
     }
 
 
-def _absolute(value: Any, base: str) -> Any:
-    """Site-relative URLs (the demo's own images) made absolute for the requesting host."""
-    if isinstance(value, dict):
-        return {k: (base + v if k in _URL_KEYS and isinstance(v, str) and v.startswith("/") and not v.startswith("//")
-                    else _absolute(v, base)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_absolute(v, base) for v in value]
-    return value
+def absolute(body: bytes, base: str) -> bytes:
+    """Serialized JSON with its site-relative addresses (the demo's pictures, the media
+    folder's) made absolute on `base`, for apps that show them on other sites."""
+    return _RELATIVE_URL.sub(rb'"\1":"' + base.encode() + rb"/", body)
 
 
-async def _load_client(session: AsyncSession, key: str, digest: str) -> ClientView | None:
-    client = (await session.execute(select(Client).where(
-        or_(Client.publishable_key_hash == digest, Client.secret_key_hash == digest,
-            Client.previous_publishable_key_hash == digest, Client.previous_secret_key_hash == digest)))).scalars().first()
-    if client is None or client.id is None:
+def _client_view(rows: list[Row], key: str) -> ClientView | None:
+    """The client of `lookups.CLIENT`'s rows, when `key` really is one of its keys."""
+    if not rows:
         return None
-    match = _key_match(client, key)
+    (client_id, active, plan, origins_, keywords, min_rating, *hashes) = rows[0][:12]
+    match = _key_match(key, hashes)
     if match is None:
         return None
-    kind, expires_at = match
-    rows = await session.execute(
-        select(ClientSource, Source.platform, Source.handle)
-        .join(Source, col(Source.id) == ClientSource.source_id)
-        .where(ClientSource.client_id == client.id)
-        .order_by(Source.platform, Source.handle)
-    )
     sources: dict[str, list[Tracked]] = {}
-    for link, platform, handle in rows.all():
-        sources.setdefault(platform, []).append(
-            Tracked(link.source_id, platform, handle, link.min_rating, frozenset(link.hidden_ids), tuple(link.pinned_ids)))
-    return ClientView(client.id, client.active, client.plan, tuple(client.allowed_origins), kind,
-                      {p: tuple(ts) for p, ts in sources.items()}, tuple(client.keyword_filter), client.min_rating,
-                      expires_at)
+    for row in rows:
+        source_id, platform, handle, link_min_rating, hidden, pinned = row[12:]
+        if source_id is not None:
+            sources.setdefault(platform, []).append(Tracked(source_id, platform, handle, link_min_rating,
+                                                            frozenset(_json(hidden)), tuple(_json(pinned))))
+    return ClientView(client_id, bool(active), plan, tuple(_json(origins_)), match[0],
+                      {p: tuple(ts) for p, ts in sources.items()}, tuple(_json(keywords)), min_rating, match[1])
 
 
-def _key_match(client: Client, key: str) -> tuple[keys.KeyKind, float | None] | None:
+def _json(value: Any) -> Any:
+    """A JSON column as the driver gives it: text (SQLite) or already parsed."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _key_match(key: str, hashes: list[Any]) -> tuple[keys.KeyKind, float | None] | None:
     """Which of the client's keys this is: current (no expiry) or rotated out (expires)."""
+    publishable, secret, old_publishable, old_publishable_expires, old_secret, old_secret_expires = hashes
     candidates: list[tuple[str | None, keys.KeyKind, float | None]] = [
-        (client.publishable_key_hash, "publishable", None),
-        (client.secret_key_hash, "secret", None),
-        (client.previous_publishable_key_hash, "publishable", client.previous_publishable_expires_at or 0.0),
-        (client.previous_secret_key_hash, "secret", client.previous_secret_expires_at or 0.0),
+        (publishable, "publishable", None),
+        (secret, "secret", None),
+        (old_publishable, "publishable", old_publishable_expires or 0.0),
+        (old_secret, "secret", old_secret_expires or 0.0),
     ]
     for stored, kind, expires_at in candidates:
         if stored and keys.matches(key, stored):

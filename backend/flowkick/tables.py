@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -66,7 +66,9 @@ class FeedCache(SQLModel, table=True):
     """The latest good items of one source and everything the refresher knows about it."""
 
     __tablename__ = "feed_cache"
-    __table_args__ = (Index("ix_feed_cache_due", "status", "expires_at"),)
+    # ix_feed_cache_version covers the once-a-second version check: it never reads the big rows.
+    __table_args__ = (Index("ix_feed_cache_due", "status", "expires_at"),
+                      Index("ix_feed_cache_version", "source_id", "version"))
 
     source_id: int = Field(foreign_key="source.id", primary_key=True)
     items: list[dict[str, Any]] = _json([])
@@ -93,6 +95,25 @@ class FeedCache(SQLModel, table=True):
     media_hash: str = ""
     media_failures: int = 0
     media_retry_at: float | None = None
+
+
+class FeedPublic(SQLModel, table=True):
+    """A feed as visitors see it (pictures resolved to our copies), serialized once by the
+    process that wrote the feed: a first request reads this one row and parses nothing of
+    the ORM's. Valid while `version` equals the feed row's; `base` is the media address
+    prefix the pictures were resolved with. The body comes last so that reading the small
+    columns never walks its overflow pages."""
+
+    __tablename__ = "feed_public"
+
+    source_id: int = Field(sa_column=Column(Integer, ForeignKey("feed_cache.source_id", ondelete="CASCADE"),
+                                            primary_key=True))
+    version: int
+    base: str
+    status: str
+    fetched_at: float | None = None
+    expires_at: float | None = None
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class RefreshRun(SQLModel, table=True):

@@ -136,7 +136,8 @@ async def _preview_endpoint(request: Request, session: Session) -> Response:
         return Response("Pick a client and an account.", media_type="text/plain", status_code=404)
     options = EmbedOptions.from_query({n: v for n, v in request.query_params.items() if n in OPTIONS})
     envelope = await moderated_envelope(request, picked, options.limit)
-    fragment = render_fragment(envelope, options, datetime.fromtimestamp(state.clock.now(), UTC))
+    base = (state.settings.public_url or str(request.base_url)).rstrip("/")
+    fragment = render_fragment(envelope, options, datetime.fromtimestamp(state.clock.now(), UTC), base)
     body = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Preview</title>"
             "<style>body{margin:0;padding:8px;background:#f9fafb}</style></head>"
             f"<body>{fragment}</body></html>")
@@ -156,9 +157,8 @@ async def moderated_envelope(request: Request, picked: Picked, limit: int) -> di
                       tuple(link.pinned_ids))
     view = ClientView(client.id, row.active, row.plan, (), "publishable", {platform: (tracked,)},
                       tuple(row.keyword_filter), row.min_rating)
-    base = (state.settings.public_url or str(request.base_url)).rstrip("/")
     return _envelope(tracked, snapshot, snapshot.is_stale(state.clock.now()), FeedParams(limit, None, None),
-                     _rules(view, tracked, None), base)
+                     _rules(view, tracked, None))
 
 
 async def _client_and_link(db: Any, client_id: int, platform: str, handle: str) -> tuple[Client, ClientSource]:
@@ -187,7 +187,7 @@ async def moderation_page(request: Request, session: Session) -> Response:
     if picked:
         row, link = await _client_and_link(state.db, picked[0].id, picked[1], picked[2])
         snapshot = await load_snapshot(state.db, link.source_id, state.reader.media_url)
-        context.update(items=_grid(snapshot.items if snapshot else (), link), keywords="\n".join(row.keyword_filter),
+        context.update(items=_grid(snapshot.content()[0] if snapshot else (), link), keywords="\n".join(row.keyword_filter),
                        min_rating=row.min_rating, preview=_preview_url(choice, {}))
     return render(request, "admin/moderation.html", context, session)
 

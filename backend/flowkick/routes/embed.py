@@ -85,7 +85,7 @@ def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform:
         return cached[0], cached[1], True
     now = datetime.fromtimestamp(request.app.state.clock.now(), UTC)
     render = render_wall if platform is None else render_fragment
-    body = render(view.envelope, options, now).encode()
+    body = render(view.envelope, options, now, view.base).encode()
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     cache_.keep(key, (encoded := encode(body), etag))
     return encoded, etag, False

@@ -1,0 +1,116 @@
+"""Feeds published for the read path: each one serialized once, by whoever changed it.
+
+Working a feed out from its row (the platform's items, the picture map, `resolve`) costs
+milliseconds; a read path doing it on every first request of a feed sets the rate of a
+server whose visitors ask for more feeds than it keeps in memory. So the process that
+writes a feed also publishes it: the feed as visitors see it, serialized, in
+`feed_public`, under the feed row's version. A first request then reads that one row
+(`lookups.FEED`).
+
+Publishing follows the writers (the refresher and the media worker call `notify`), and a
+once-a-second check (`Reader.check_versions`) hands over any feed whose published copy
+lags its row, whoever wrote it: the CLI, an older process, a statement by hand. A copy is
+stored only over an older one, so two processes publishing the same feed never go back
+in time, and until a feed is published the read path works it out from the row itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from flowkick.database import Database
+from flowkick.feeds import public_body
+from flowkick.media.resolve import UrlFor
+from flowkick.tables import FeedCache, FeedPublic
+
+log = logging.getLogger("flowkick.published")
+BATCH = 200  # feeds per transaction: a first fill of thousands publishes in a few dozen writes
+_PROBE = "00/" + "0" * 32 + "-160.webp"  # any valid stored name
+
+
+def media_base(url_for: UrlFor) -> str:
+    """The prefix `url_for` puts before a stored file's name: a copy made with another is not ours."""
+    return url_for(_PROBE)[: -len(_PROBE)]
+
+
+class Publisher:
+    def __init__(self, db: Database, url_for: UrlFor) -> None:
+        self.db = db
+        self.url_for = url_for
+        self.base = media_base(url_for)
+        self.on_published: Callable[[list[int]], None] = lambda ids: None
+        self._queued: dict[int, None] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self, source_ids: Iterable[int]) -> None:
+        """These feeds were written: publish them soon (in batches, off the caller's path)."""
+        self._queued.update(dict.fromkeys(source_ids))
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="flowkick-publisher")
+
+    async def stop(self) -> None:
+        """Publish what is queued, then stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.publish_queued()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            try:
+                await self.publish_queued()
+            except Exception:
+                log.exception("publishing feeds failed; trying again")
+                await asyncio.sleep(1)
+
+    async def publish_queued(self) -> None:
+        self._wake.clear()
+        while self._queued:
+            batch = list(self._queued)[:BATCH]
+            for source_id in batch:
+                del self._queued[source_id]
+            try:
+                await self.publish(batch)
+            except BaseException:
+                self.notify(batch)  # nothing is lost: tried again on the next wake
+                raise
+
+    async def publish(self, source_ids: list[int]) -> None:
+        """Serialize these feeds from their rows and store each over any older copy."""
+        published = await self.db.write(lambda session: self._publish(session, source_ids))
+        if published:
+            self.on_published(published)
+
+    async def _publish(self, session: AsyncSession, source_ids: list[int]) -> list[int]:
+        rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(source_ids)))).scalars()
+        values = [{"source_id": row.source_id, "version": row.version, "base": self.base, "status": row.status,
+                   "fetched_at": row.fetched_at, "expires_at": row.expires_at, "body": public_body(row, self.url_for)}
+                  for row in rows]
+        if values:
+            await session.execute(_newer_over_older(self.db, values))
+        return [v["source_id"] for v in values]
+
+
+def _newer_over_older(db: Database, values: list[dict[str, object]]) -> object:
+    """INSERT … ON CONFLICT DO UPDATE, only where the stored copy is of an older version or base."""
+    insert = sqlite.insert if db.is_sqlite else postgresql.insert
+    statement = insert(FeedPublic).values(values)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["source_id"],
+        set_={name: getattr(new, name) for name in ("version", "base", "status", "fetched_at", "expires_at", "body")},
+        where=(col(FeedPublic.version) < new.version) | (col(FeedPublic.base) != new.base),
+    )

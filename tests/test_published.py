@@ -1,0 +1,131 @@
+"""published.py and lookups.py: feeds serialized once by their writer, read cold in one indexed read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlmodel import col, delete, select, update
+from starlette.applications import Starlette
+
+from flowkick.feeds import load_snapshot
+from flowkick.readpath import absolute
+from flowkick.tables import FeedCache, FeedPublic
+from tests.support.apps import demo_api, until
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with demo_api(tmp_path) as client:
+        yield client
+
+
+def _app(api: httpx.AsyncClient) -> Starlette:
+    return api.app  # type: ignore[attr-defined, no-any-return]
+
+
+async def _source_id(api: httpx.AsyncClient, platform: str) -> int:
+    client = await _app(api).state.reader.resolve("pk_demo")
+    return int(client.sources[platform][0].source_id)
+
+
+async def _published(api: httpx.AsyncClient, source_id: int) -> FeedPublic | None:
+    return await _app(api).state.db.read(lambda s: s.get(FeedPublic, source_id))  # type: ignore[no-any-return]
+
+
+async def _row(api: httpx.AsyncClient, source_id: int) -> FeedCache:
+    return await _app(api).state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
+
+
+async def _is_current(api: httpx.AsyncClient, source_id: int) -> bool:
+    published = await _published(api, source_id)
+    return published is not None and published.version == (await _row(api, source_id)).version
+
+
+async def _feed(api: httpx.AsyncClient, platform: str) -> dict[str, Any]:
+    _app(api).state.reader.forget_feeds([await _source_id(api, platform)])
+    answer = await api.get(f"/api/v1/social/{platform}", params={"api_key": "pk_demo"})
+    assert answer.status_code == 200
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def test_every_fetched_feed_is_published_at_its_rows_version(api: httpx.AsyncClient) -> None:
+    versions = await _app(api).state.db.read(lambda s: s.execute(
+        select(FeedCache.source_id, FeedCache.version, FeedPublic.version)
+        .join(FeedPublic, col(FeedPublic.source_id) == FeedCache.source_id, isouter=True)))
+    rows = versions.all()
+    assert rows and all(feed == published for _, feed, published in rows)
+
+
+async def test_the_published_copy_is_the_feed_as_visitors_see_it(api: httpx.AsyncClient) -> None:
+    source_id = await _source_id(api, "instagram")
+    worked_out = await load_snapshot(_app(api).state.db, source_id, _app(api).state.reader.media_url)
+    assert worked_out is not None
+    assert (await _published(api, source_id)).body == worked_out.public  # type: ignore[union-attr]
+
+
+async def test_a_refreshed_feed_is_published_again(api: httpx.AsyncClient) -> None:
+    source_id = await _source_id(api, "tiktok")
+    before = (await _published(api, source_id)).version  # type: ignore[union-attr]
+    _app(api).state.refresher.refresh_now(source_id)
+
+    async def republished() -> bool:
+        published = await _published(api, source_id)
+        return published is not None and published.version > before and await _is_current(api, source_id)
+
+    await until(republished)
+
+
+async def test_a_feed_written_by_another_process_is_published_by_the_version_check(api: httpx.AsyncClient) -> None:
+    source_id = await _source_id(api, "youtube")
+    await _app(api).state.db.write(lambda s: s.execute(
+        update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+    await _app(api).state.reader.check_versions()
+    await until(lambda: _is_current(api, source_id))
+
+
+async def test_an_unpublished_feed_is_answered_from_its_row(api: httpx.AsyncClient) -> None:
+    expected = await _feed(api, "google_reviews")
+    source_id = await _source_id(api, "google_reviews")
+    await _app(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
+    assert await _feed(api, "google_reviews") == expected
+
+
+async def test_a_copy_made_with_other_media_settings_is_not_used(api: httpx.AsyncClient) -> None:
+    expected = await _feed(api, "instagram")
+    source_id = await _source_id(api, "instagram")
+    await _app(api).state.db.write(lambda s: s.execute(
+        update(FeedPublic).where(col(FeedPublic.source_id) == source_id)
+        .values(base="https://old-cdn.example/", body=orjson.dumps({"items": [], "profile": {}}))))
+    assert await _feed(api, "instagram") == expected
+
+
+async def test_an_older_copy_never_replaces_a_newer_one(api: httpx.AsyncClient) -> None:
+    source_id = await _source_id(api, "facebook")
+    published = await _published(api, source_id)
+    assert published is not None
+    await _app(api).state.db.write(lambda s: s.execute(
+        update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=published.version - 1)))
+    await _app(api).state.reader.publisher.publish([source_id])
+    assert (await _published(api, source_id)).version == published.version  # type: ignore[union-attr]
+
+
+async def test_pictures_in_the_json_are_absolute_on_the_requests_host(api: httpx.AsyncClient) -> None:
+    feed = await _feed(api, "instagram")
+    pictures = [s["webp"] for i in feed["items"] if i.get("picture") for s in i["picture"]["sizes"]]
+    assert pictures and all(p.startswith("http://testserver/media/") for p in pictures)
+
+
+def test_absolute_rewrites_only_addresses_never_text_that_looks_like_one() -> None:
+    body = orjson.dumps({"text": 'see "url":"/x"', "url": "/a", "nested": [{"webp": "/b.webp", "image": "//cdn/c"}],
+                         "title": "/not-a-key"})
+    assert orjson.loads(absolute(body, "https://f.example")) == {
+        "text": 'see "url":"/x"', "url": "https://f.example/a", "nested": [{"webp": "https://f.example/b.webp",
+                                                                          "image": "//cdn/c"}],
+        "title": "/not-a-key"}
