@@ -117,14 +117,22 @@ async def test_the_widget_and_its_css_are_sent_compressed(api: httpx.AsyncClient
 
 def test_a_small_body_is_kept_only_as_it_is() -> None:
     small = encode(b"x" * (MIN_SIZE - 1))
-    assert (small.gzip, small.br) == (None, None)
+    assert small.br is None and small.codings() == (None,)
     assert small.pick(BOTH) == (None, b"x" * (MIN_SIZE - 1))
 
 
-def test_a_body_of_a_kilobyte_or_more_is_kept_in_both_codings() -> None:
+def test_a_body_of_a_kilobyte_or_more_is_made_in_brotli_only() -> None:
     body = b'{"text": "hello"}' * 100
     packed = encode(body)
-    assert gzip.decompress(packed.gzip or b"") == body and brotli.decompress(packed.br or b"") == body
+    assert brotli.decompress(packed.br or b"") == body and packed.plain is None
+    assert packed.pick(BOTH)[0] == "br"
+
+
+def test_the_gzip_of_a_body_is_made_on_first_need_and_kept() -> None:
+    packed = encode(b'{"text": "hello"}' * 100)
+    coding, first = packed.pick("gzip")
+    assert coding == "gzip" and gzip.decompress(first) == b'{"text": "hello"}' * 100
+    assert packed.pick("gzip")[1] is first
 
 
 @pytest.mark.parametrize(("header", "allowed"), [

@@ -82,11 +82,11 @@ async def test_a_refreshed_feed_is_published_again(api: httpx.AsyncClient) -> No
     await until(republished)
 
 
-async def test_a_feed_written_by_another_process_is_published_by_the_version_check(api: httpx.AsyncClient) -> None:
+async def test_a_feed_written_but_not_published_is_published_by_the_check(api: httpx.AsyncClient) -> None:
     source_id = await _source_id(api, "youtube")
     await _app(api).state.db.write(lambda s: s.execute(
         update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
-    await _app(api).state.reader.check_versions()
+    await _app(api).state.reader.check_published()
     await until(lambda: _is_current(api, source_id))
 
 

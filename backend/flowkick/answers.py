@@ -16,12 +16,12 @@ burst refusal, a month not yet loaded) falls through to the full path, which ans
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flowkick.compression import Coding, Encoded, accepted, vary
+from flowkick.compression import Coding, Encoded, accepted, best, vary
 from flowkick.errors import FlowkickError
 from flowkick.memory import BytesLRU
 
@@ -51,23 +51,25 @@ class Answer:
     status_code: int
     etag: bytes
     body: Encoded
-    headers: dict[Coding, RawHeaders]  # per coding, every header but the quota's
-    not_modified_headers: RawHeaders
+    caching: RawHeaders  # every header but the body's own and the quota's: a 304 sends these
+    media_type: bytes
     valid_until: float
     generation: int
+    headers: dict[Coding, RawHeaders] = field(default_factory=dict)  # per coding, made on first use
 
     @property
     def size(self) -> int:
         """Bytes held, for the memory budget (a body shared with the body cache counted here too)."""
-        return self.body.size + sum(40 * len(headers) for headers in self.headers.values())
+        return self.body.size + 40 * len(self.caching) * len(self.body.codings())
 
     def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders]:
         """The body and headers in the smallest coding the request accepts."""
-        allowed = accepted(accept_encoding.decode("latin-1"))
-        for coding in ("br", "gzip"):
-            if coding in allowed and coding in self.headers:
-                return self.body.coded(coding), self.headers[coding]
-        return self.body.identity(), self.headers[None]
+        coding = best(accepted(accept_encoding.decode("latin-1")), self.body.codings())
+        body = self.body.coded(coding)
+        headers = self.headers.get(coding)
+        if headers is None:
+            headers = self.headers[coding] = [*self.caching, *_content(coding, len(body), self.media_type)]
+        return body, headers
 
 
 class Answers:
@@ -114,13 +116,11 @@ class Answers:
         return all(self._epochs.get(s, 0) == e for s, e in zip(answer.source_ids, answer.epochs, strict=True))
 
     def put(self, key: Key, view: FeedView, body: Encoded, etag: str, headers: dict[str, str], media_type: str) -> None:
-        caching = _raw(vary(dict(headers)))
         self._answers.keep(key, Answer(
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
             source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
-            etag=etag.encode("latin-1"),
-            body=body, headers={coding: [*caching, *_content(coding, body, media_type)] for coding in body.codings()},
-            not_modified_headers=caching, valid_until=view.valid_until, generation=self.generation,
+            etag=etag.encode("latin-1"), body=body, caching=_raw(vary(dict(headers))), media_type=media_type.encode(),
+            valid_until=view.valid_until, generation=self.generation,
         ))
 
 
@@ -128,9 +128,8 @@ def _raw(headers: dict[str, str]) -> RawHeaders:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-def _content(coding: Coding, body: Encoded, media_type: str) -> RawHeaders:
-    length = body.length if coding is None else len(body.coded(coding))
-    headers = [(b"content-type", media_type.encode()), (b"content-length", str(length).encode())]
+def _content(coding: Coding, length: int, media_type: bytes) -> RawHeaders:
+    headers = [(b"content-type", media_type), (b"content-length", str(length).encode())]
     return headers if coding is None else [*headers, (b"content-encoding", coding.encode())]
 
 
@@ -175,7 +174,7 @@ async def _send_repeat(reader: Reader, answer: Answer, scope: Scope, send: Send)
     extra = [] if quota is None else [(k.lower().encode(), v.encode()) for k, v in quota.headers().items()]
     if_none_match, accept_encoding = _conditions(scope)
     if answer.status_code == 200 and _etag_matches(if_none_match, answer.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": answer.not_modified_headers + extra})
+        await send({"type": "http.response.start", "status": 304, "headers": answer.caching + extra})
         await send({"type": "http.response.body", "body": b""})
         return True
     body, headers = answer.pick(accept_encoding)

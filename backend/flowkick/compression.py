@@ -1,21 +1,24 @@
-"""Compressed bodies: gzip and brotli, made once per body and kept beside it.
+"""Compressed bodies: brotli made once per body and kept beside it, gzip on first need.
 
 A feed answer, a fragment or the widget's script is the same bytes for thousands of
 requests, so each body is compressed once, when it is made (a feed's body once per
 content version), and the request only picks the coding its `Accept-Encoding` allows:
-brotli, else gzip, else the bytes as they are. Bodies under `MIN_SIZE` are sent as they
-are (compression would save less than the header costs). A compressed body is kept only
-compressed, a quarter of its size: the rare request accepting neither coding gets the
-gzip inflated (tens of microseconds), so memory holds four times as many answers. Every coding of one body carries
-the body's one ETag: the tag names the content, not its coding, and answers vary by
-`Vary: Accept-Encoding` (there are no range requests here, the one case where a shared
-strong tag across codings would mislead a cache).
+brotli, else gzip, else the bytes as they are. Every browser takes brotli, so a body is
+made in brotli only; the gzip of it is made the first time a request accepting gzip but
+not brotli asks (a server-side HTTP client, say) and kept from then on: making both for
+every new body cost a first request a quarter of its time. Bodies under `MIN_SIZE` are
+sent as they are (compression would save less than the header costs). A compressed body
+is kept only compressed, a quarter of its size: the rare request accepting neither coding
+gets it inflated (tens of microseconds), so memory holds four times as many answers.
+Every coding of one body carries the body's one ETag: the tag names the content, not its
+coding, and answers vary by `Vary: Accept-Encoding` (there are no range requests here,
+the one case where a shared strong tag across codings would mislead a cache).
 """
 
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import brotli
@@ -25,49 +28,63 @@ MIN_SIZE = 1024
 DYNAMIC_QUALITY = 5  # feed bodies: within ~5 % of the best ratio at a tenth of quality 11's time
 STATIC_QUALITY = 11  # files compressed once per process: the smallest brotli makes
 GZIP_LEVEL = 6
+GZIP_SHARE = 1.2  # a body's gzip, made on first need, weighs about this times its brotli
 
 Coding = str | None  # "br", "gzip", or None for the bytes as they are
+CODINGS: tuple[Coding, ...] = ("br", "gzip")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Encoded:
-    """One body in every coding it is sent in: as it is (small bodies), or gzip and brotli."""
+    """One body in every coding it is sent in: as it is (small bodies), or brotli and gzip."""
 
-    plain: bytes | None  # None for a compressed body: `identity()` inflates the gzip
+    plain: bytes | None  # None for a compressed body: `identity()` inflates the brotli
     length: int  # of the body as it is
-    gzip: bytes | None = None
     br: bytes | None = None
+    _gzip: bytes | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
-        """Bytes held, for the memory budget."""
-        return len(self.plain or b"") + len(self.gzip or b"") + len(self.br or b"")
+        """Bytes held, for the memory budget, counting the gzip a request may still ask for."""
+        if self.br is None:
+            return len(self.plain or b"")
+        return int(len(self.br) * (1 + GZIP_SHARE))
 
     def identity(self) -> bytes:
-        return self.plain if self.plain is not None else gzip.decompress(self.gzip or b"")
+        return self.plain if self.plain is not None else brotli.decompress(self.br or b"")
 
     def codings(self) -> tuple[Coding, ...]:
         """The codings this body is sent in (None: as it is, always)."""
-        return (None,) if self.plain is not None else (None, "gzip", "br")
+        return (None,) if self.br is None else (None, *CODINGS)
 
     def pick(self, accept_encoding: str) -> tuple[Coding, bytes]:
         """The smallest coding the request accepts."""
-        allowed = accepted(accept_encoding)
-        if self.br is not None and "br" in allowed:
-            return "br", self.br
-        if self.gzip is not None and "gzip" in allowed:
-            return "gzip", self.gzip
-        return None, self.identity()
+        coding = best(accepted(accept_encoding), self.codings())
+        return coding, self.coded(coding)
 
     def coded(self, coding: Coding) -> bytes:
-        return {"br": self.br, "gzip": self.gzip}.get(coding or "") or self.identity()
+        if self.br is None or coding is None:
+            return self.identity()
+        if coding == "br":
+            return self.br
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.identity(), GZIP_LEVEL, mtime=0)
+        return self._gzip
+
+
+def best(allowed: frozenset[str], codings: tuple[Coding, ...]) -> Coding:
+    """The first of brotli and gzip that both sides take, else the bytes as they are."""
+    for coding in CODINGS:
+        if coding in allowed and coding in codings:
+            return coding
+    return None
 
 
 def encode(body: bytes, quality: int = DYNAMIC_QUALITY) -> Encoded:
-    """Small bodies as they are; others in gzip and brotli only."""
+    """Small bodies as they are; others in brotli only (gzip on first need)."""
     if len(body) < MIN_SIZE:
         return Encoded(body, len(body))
-    return Encoded(None, len(body), gzip.compress(body, GZIP_LEVEL, mtime=0), brotli.compress(body, quality=quality))
+    return Encoded(None, len(body), brotli.compress(body, quality=quality))
 
 
 @lru_cache(maxsize=256)

@@ -4,14 +4,17 @@ A first request for a client or a feed costs one indexed read. Through the ORM i
 far more: a session, a thread hop to aiosqlite, row objects, the JSON columns parsed by
 the standard library. Here each read is one prepared statement returning plain tuples.
 
-On SQLite the statement runs synchronously on a connection of its own, in the event
-loop: in WAL mode a reader never waits for a writer, and one indexed read of a local,
-cached file takes microseconds, less than the hop to a thread would. On PostgreSQL it runs
-through the engine's pool (asyncpg).
+On SQLite a point read (`rows`) runs synchronously on a connection of its own, in the
+event loop: in WAL mode a reader never waits for a writer, and one indexed read of a
+local, cached file takes microseconds, less than the hop to a thread would. A read of
+every feed (`scan`) runs in a thread on another connection, so the loop keeps answering
+(sqlite3 lets go of the GIL while SQLite works). On PostgreSQL both run through the
+engine's pool (asyncpg).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -24,10 +27,12 @@ Row = Sequence[Any]
 
 FEED = "SELECT version, base, status, fetched_at, expires_at, body FROM feed_public WHERE source_id = :id"
 
-# Every feed's version beside its published copy's (None: not published), from the
-# covering index ix_feed_cache_version and feed_public's small columns: no feed row read.
-VERSIONS = ("SELECT f.source_id, f.version, p.version FROM feed_cache f "
-            "LEFT JOIN feed_public p ON p.source_id = f.source_id")
+# Every feed's version, from the covering index ix_feed_cache_version: no feed row read.
+VERSIONS = "SELECT source_id, version FROM feed_cache"
+
+# Feeds whose published copy lags their row (or is missing): a safety net, run seldom.
+UNPUBLISHED = ("SELECT f.source_id FROM feed_cache f LEFT JOIN feed_public p ON p.source_id = f.source_id "
+               "WHERE p.version IS NULL OR p.version <> f.version")
 
 # A key's client and every source it tracks, one row per source (one row of NULLs for none).
 CLIENT = (
@@ -46,12 +51,22 @@ class Lookups:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._path = db.engine.url.database if db.is_sqlite else None
-        self._connection: sqlite3.Connection | None = None
+        self._connections: list[sqlite3.Connection | None] = [None, None]  # point reads, scans
         self._statements: dict[str, Any] = {}
 
     async def rows(self, sql: str, **params: Any) -> list[Row]:
+        """A point read: one indexed statement."""
         if self._path:
-            return self._sqlite().execute(sql, params).fetchall()
+            return self._sqlite(0).execute(sql, params).fetchall()
+        return await self._pooled(sql, params)
+
+    async def scan(self, sql: str) -> list[Row]:
+        """A read of every feed, off the event loop."""
+        if self._path:
+            return await asyncio.to_thread(lambda: self._sqlite(1).execute(sql).fetchall())
+        return await self._pooled(sql, {})
+
+    async def _pooled(self, sql: str, params: dict[str, Any]) -> list[Row]:
         statement = self._statements.get(sql)
         if statement is None:
             statement = self._statements[sql] = text(sql)
@@ -59,14 +74,16 @@ class Lookups:
             return list((await connection.execute(statement, params)).all())
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        for connection in self._connections:
+            if connection is not None:
+                connection.close()
+        self._connections = [None, None]
 
-    def _sqlite(self) -> sqlite3.Connection:
-        if self._connection is None:
+    def _sqlite(self, which: int) -> sqlite3.Connection:
+        connection = self._connections[which]
+        if connection is None:
             assert self._path is not None
             connection = sqlite3.connect(self._path, timeout=5, check_same_thread=False, isolation_level=None)
             connection.execute("PRAGMA query_only=ON")
-            self._connection = connection
-        return self._connection
+            self._connections[which] = connection
+        return connection

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,7 +34,7 @@ from flowkick.compression import Encoded, encode
 from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
-from flowkick.lookups import CLIENT, FEED, VERSIONS, Lookups, Row
+from flowkick.lookups import CLIENT, FEED, UNPUBLISHED, VERSIONS, Lookups, Row
 from flowkick.media.resolve import UrlFor
 from flowkick.memory import BytesLRU, BytesTTL, Memory
 from flowkick.plans import Plans
@@ -48,6 +49,7 @@ log = logging.getLogger("flowkick.readpath")
 DEFAULT_LIMIT = 12
 MAX_LIMIT = 50
 PENDING_RETRY_AFTER = 3
+PUBLISHED_CHECK_TICKS = 30  # feed checks between two checks for unpublished feeds
 CLIENT_MEMORY_SECONDS = 30  # clients changed by another process (the CLI) are seen within this
 # A site-relative address (the demo's and the media folder's) under one of these keys,
 # found in serialized JSON: inside a string every quote is escaped, so `"url":"/` only
@@ -130,7 +132,8 @@ class Reader:
         self.answers = Answers(self.memory.lru("answers", lambda a: a.size))
         self.lookups = Lookups(db)
         self.publisher = Publisher(db, media_url)
-        self.publisher.on_published = self.forget_feeds
+        self.publisher.on_published = self._published
+        self._unpublished: set[int] = set()  # written here, not yet published: read from the row
         self._versions: dict[int, int] = {}  # the version of each feed copy read, for `check_versions`
         self._watch: asyncio.Task[None] | None = None
 
@@ -149,35 +152,43 @@ class Reader:
         self.lookups.close()
 
     async def _watch_versions(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.feed_watch_seconds)
+        for tick in itertools.count():
             try:
+                if tick % PUBLISHED_CHECK_TICKS == 0:
+                    await self.check_published()
+                await asyncio.sleep(self.settings.feed_watch_seconds)
                 await self.check_versions()
             except Exception:
                 log.exception("checking feed versions failed; trying again")
 
     async def check_versions(self) -> list[int]:
         """Forgets the feeds whose row another process (or the CLI) wrote since this one read
-        them, and publishes those whose published copy lags: one read of every feed's
-        version, from an index, instead of re-reading the feeds themselves."""
+        them: one read of every feed's version, from an index, instead of re-reading the
+        feeds themselves."""
         versions = self._versions
-        changed, unpublished = [], []
-        for source_id, version, published in await self.lookups.rows(VERSIONS):
-            if versions.get(source_id, version) != version:
-                changed.append(source_id)
-            if published != version:
-                unpublished.append(source_id)
+        rows = await self.lookups.scan(VERSIONS)
+        changed = [source_id for source_id, version in rows if versions.get(source_id, version) != version]
         self.forget_feeds(changed)
-        self.publisher.notify(unpublished)
         return changed
+
+    async def check_published(self) -> None:
+        """Publishes the feeds whose published copy lags their row: those written by a
+        process that stopped before publishing, or by hand. Every writer here publishes
+        its own writes, so this is a safety net and runs seldom."""
+        self.publisher.notify(source_id for source_id, in await self.lookups.scan(UNPUBLISHED))
 
     # -- cache control from the writers' side --------------------------------------------
 
     def feeds_written(self, source_ids: Iterable[int]) -> None:
         """This process wrote these feeds: their copies go now, and they are published."""
         source_ids = list(source_ids)
+        self._unpublished.update(source_ids)
         self.forget_feeds(source_ids)
         self.publisher.notify(source_ids)
+
+    def _published(self, source_ids: list[int]) -> None:
+        self._unpublished.difference_update(source_ids)
+        self.forget_feeds(source_ids)
 
     def forget_feeds(self, source_ids: Iterable[int]) -> None:
         """These sources' rows changed: their copies and answers go, every other feed's stay."""
@@ -303,9 +314,9 @@ class Reader:
         return snapshot, epoch
 
     async def _read_feed(self, source_id: int) -> FeedSnapshot | None:
-        """The feed's published copy; a feed not published yet (or with other media settings)
-        is worked out from its row."""
-        rows = await self.lookups.rows(FEED, id=source_id)
+        """The feed's published copy; a feed not published yet (or with other media settings,
+        or written by this process a moment ago) is worked out from its row."""
+        rows = [] if source_id in self._unpublished else await self.lookups.rows(FEED, id=source_id)
         if rows and rows[0][1] == self.publisher.base:
             version, _, status, fetched_at, expires_at, body = rows[0]
             return FeedSnapshot(source_id, version, status, fetched_at, expires_at, bytes(body))

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from flowkick.app import create_app
+from flowkick.lookups import UNPUBLISHED
 from flowkick.platforms import PLATFORMS
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult
@@ -134,6 +135,7 @@ async def demo_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with running(app) as client:
         await until(lambda: _all_fetched(client))
         await until(lambda: pictures_settled(app), attempts=3000)
+        await until(lambda: all_published(app))
         client.app = app  # type: ignore[attr-defined]
         yield client
 
@@ -143,6 +145,11 @@ async def pictures_settled(app: Starlette) -> bool:
     query = select(func.count()).where(FeedCache.status == "ok", col(FeedCache.media_hash) != FeedCache.content_hash)
     waiting = await app.state.db.read(lambda s: s.execute(query))
     return bool(waiting.scalar_one() == 0)
+
+
+async def all_published(app: Starlette) -> bool:
+    """Every feed's published copy (published.py) is of its row's current version."""
+    return not await app.state.reader.lookups.scan(UNPUBLISHED)
 
 
 async def _all_fetched(client: httpx.AsyncClient) -> bool:
