@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from flowkick.clients import untrack
+from flowkick.media import cleanup
 from flowkick.media.cleanup import clean
 from flowkick.tables import Client, FeedCache, MediaAsset, Source
 from tests.support.apps import FakeClock, ScriptedSource, demo_api, pictures_settled, running, scripted_app, until
@@ -160,6 +161,27 @@ async def test_pictures_no_tracked_feed_shows_are_deleted_after_the_grace_period
     [avatar] = after  # the reviews feed shows only the place's avatar
     assert sorted(p.name for p in (tmp_path / "media").rglob("*") if p.is_file()) == sorted(
         name.rsplit("/", 1)[1] for name in avatar.files)
+
+
+async def test_a_picture_shown_only_by_the_last_feed_read_by_the_clean_up_is_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cleanup, "SHOWN_PAGE", 1)  # each of the six feeds on a page of its own
+    async with demo_api(tmp_path) as api:
+        app = api.app  # type: ignore[attr-defined]
+        now = app.state.clock.now()
+        only_last = "f" * 32
+        await app.state.db.write(lambda s: _show_only_in_last_feed(s, only_last, now))
+        week = 7 * 24 * 3600.0  # far longer than the grace period
+        for days in (1, 2):  # the first pass would mark what is unreferenced, the second delete it
+            await clean(app.state.db, app.state.media_store, app.state.settings, now + days * week)
+        kept = {a.digest for a in await assets(app)}
+    assert only_last in kept
+
+
+async def _show_only_in_last_feed(session: Any, digest: str, now: float) -> None:
+    session.add(MediaAsset(digest=digest, files=[], created_at=now, last_shown_at=now))
+    last = (await session.execute(select(FeedCache).order_by(FeedCache.source_id.desc()))).scalars().first()
+    last.media = {**last.media, "only-here": {"d": digest, "w": 1, "h": 1, "p": "#000000", "s": [], "a": []}}
 
 
 async def test_over_the_size_cap_the_least_recently_shown_pictures_go_first(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from flowkick.settings import Settings
 from flowkick.tables import ClientSource, FeedCache, MediaAsset
 
 EVICTED_RETRY_SECONDS = 24 * 3600.0
+SHOWN_PAGE = 100  # feeds whose picture maps are read and parsed between two turns of the event loop
 
 
 @dataclass
@@ -50,16 +51,26 @@ async def clean(db: Database, store: MediaStore, settings: Settings, now: float)
 
 
 async def _shown_at(db: Database) -> dict[str, float]:
-    """Every digest a tracked feed references, with the last time a feed showing it was requested."""
-    rows = await db.read(lambda s: s.execute(
-        select(FeedCache.media, FeedCache.last_requested_at, FeedCache.fetched_at)
-        .where(exists().where(col(ClientSource.source_id) == FeedCache.source_id))))
+    """Every digest a tracked feed references, with the last time a feed showing it was requested.
+
+    Read a page of feeds at a time: parsing every feed's picture map in one go held the
+    event loop for seconds at tens of thousands of feeds, and visitors' requests with it.
+    """
     shown: dict[str, float] = {}
-    for media, requested, fetched in rows.all():
-        at = requested or fetched or 0.0
-        for digest in _digests(media):
-            shown[digest] = max(shown.get(digest, 0.0), at)
-    return shown
+    after = -1
+    while True:
+        page = (select(FeedCache.source_id, FeedCache.media, FeedCache.last_requested_at, FeedCache.fetched_at)
+                .where(col(FeedCache.source_id) > after,
+                       exists().where(col(ClientSource.source_id) == FeedCache.source_id))
+                .order_by(col(FeedCache.source_id)).limit(SHOWN_PAGE))
+        rows = (await db.read(lambda s, page=page: s.execute(page))).all()
+        for _, media, requested, fetched in rows:
+            at = requested or fetched or 0.0
+            for digest in _digests(media):
+                shown[digest] = max(shown.get(digest, 0.0), at)
+        if len(rows) < SHOWN_PAGE:
+            return shown
+        after = rows[-1][0]
 
 
 async def _mark(session: AsyncSession, shown: dict[str, float], now: float) -> None:
