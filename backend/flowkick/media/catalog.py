@@ -74,30 +74,34 @@ async def add_asset(db: Database, asset: MediaAsset) -> None:
     await db.write(work)
 
 
-async def save(db: Database, feed: Pending, gathered: Gathered) -> bool:
-    """Store a feed's new picture map; True when what visitors see changed (a new version).
+async def save(db: Database, gathered: list[tuple[Pending, Gathered]]) -> list[int]:
+    """Store feeds' new picture maps in one transaction; the feeds whose visible pictures
+    changed (they got a new version).
 
-    When the feed's items changed while we worked, the map is merged in (nothing learnt is
+    When a feed's items changed while we worked, the map is merged in (nothing learnt is
     lost) but the feed stays pending, so the next pass gathers the new items' pictures.
     """
+    async def work(session: AsyncSession) -> list[int]:
+        return [feed.source_id for feed, found in gathered if await _save_one(session, feed, found)]
+
+    return await db.write(work) if gathered else []
+
+
+async def _save_one(session: AsyncSession, feed: Pending, gathered: Gathered) -> bool:
     changed = _shown(gathered.media) != _shown(feed.media)
-
-    async def work(session: AsyncSession) -> bool:
-        fc = FeedCache
-        current = await session.execute(
-            update(fc).where(fc.source_id == feed.source_id, fc.content_hash == feed.content_hash)
-            .values(media=gathered.media, media_hash=feed.content_hash, media_failures=gathered.failures,
-                    media_retry_at=gathered.retry_at, version=fc.version + (1 if changed else 0)))
-        if getattr(current, "rowcount", 0) == 1:
-            return changed
-        row = await session.get(fc, feed.source_id)
-        if row is None:
-            return False
-        row.media = {**row.media, **gathered.media}
-        row.version += 1
-        return True
-
-    return await db.write(work)
+    fc = FeedCache
+    current = await session.execute(
+        update(fc).where(fc.source_id == feed.source_id, fc.content_hash == feed.content_hash)
+        .values(media=gathered.media, media_hash=feed.content_hash, media_failures=gathered.failures,
+                media_retry_at=gathered.retry_at, version=fc.version + (1 if changed else 0)))
+    if getattr(current, "rowcount", 0) == 1:
+        return changed
+    row = await session.get(fc, feed.source_id)
+    if row is None:
+        return False
+    row.media = {**row.media, **gathered.media}
+    row.version += 1
+    return True
 
 
 async def totals(session: AsyncSession) -> tuple[int, int, int]:
