@@ -1,7 +1,9 @@
-"""Quotas: the per-key burst limit, the monthly count, freeze and block, and their headers."""
+"""Quotas: the per-key burst limit, the monthly count, freeze and block, and their headers;
+the monthly count across processes sharing one database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,12 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, text
+from sqlmodel import select
 from starlette.applications import Starlette
 
 from flowkick.clients import NewClient, create_client
 from flowkick.quotas import TokenBucket, month_reset
-from flowkick.tables import Usage
+from flowkick.tables import FeedCache, Usage
 from tests.support.apps import FakeClock, ScriptedSource, running, scripted_app, until
+from tests.support.sqlite import sqlite_write_lock
 
 pytestmark = pytest.mark.anyio
 
@@ -203,3 +208,113 @@ async def test_quota_of_one_client_does_not_touch_another(rig: Rig) -> None:
 def test_month_reset_rolls_over_december() -> None:
     december = datetime(2026, 12, 31, 23, 0, tzinfo=UTC).timestamp()
     assert month_reset(december) == int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())
+
+
+# -- several processes on one database ---------------------------------------------------------------
+
+@dataclass
+class Process:
+    """One server process: its own app (memory, counters, flusher) on the shared database."""
+
+    app: Starlette
+    http: httpx.AsyncClient
+    key: str
+
+    async def get(self) -> httpx.Response:
+        return await self.http.get("/api/v1/social/instagram", headers={"Authorization": f"Bearer {self.key}"})
+
+    async def flush(self) -> None:
+        """What the background flusher does every `usage_flush_seconds`."""
+        await self.app.state.usage.flush()
+
+
+@pytest.fixture
+async def two(tmp_path: Path, settings: dict[str, Any]) -> AsyncIterator[tuple[Process, Process]]:
+    """Two processes on one SQLite database and one clock, flushing only when a test says so."""
+    source = ScriptedSource()
+    apps = [scripted_app(tmp_path, source, usage_flush_seconds=3600, **settings) for _ in range(2)]
+    async with running(apps[0]) as first, running(apps[1]) as second:
+        client = await create_client(apps[0].state.db, "Café", {"instagram": ["cafe"]}, now=source.clock.now())
+        await until(lambda: _fetched(apps[0]))  # by either process's refresher
+        yield Process(apps[0], first, client.publishable_key), Process(apps[1], second, client.publishable_key)
+
+
+async def _fetched(app: Starlette) -> bool:
+    waiting = await app.state.db.read(lambda s: s.execute(select(func.count()).where(FeedCache.status != "ok")))
+    return bool(waiting.scalar_one() == 0)
+
+
+async def flushed_requests(process: Process) -> int:
+    total = await process.app.state.db.read(lambda s: s.execute(select(func.sum(Usage.requests))))
+    return int(total.scalar_one() or 0)
+
+
+@pytest.mark.parametrize("settings", [plans(monthly_requests=10)])
+async def test_after_both_flush_a_process_counts_the_requests_the_other_answered(two: tuple[Process, Process]) -> None:
+    one, other = two
+    for _ in range(3):
+        await one.get()
+    for _ in range(2):
+        await other.get()
+    await other.flush()
+    await one.flush()
+    assert (await one.get()).headers["x-ratelimit-remaining"] == "4"
+
+
+@pytest.mark.parametrize("settings", [plans(monthly_requests=10)])
+async def test_a_client_quiet_in_a_process_is_read_again_before_its_next_request(
+        two: tuple[Process, Process]) -> None:
+    one, other = two
+    await one.get()
+    await one.flush()
+    for _ in range(3):
+        await other.get()
+    await other.flush()
+    await one.flush()  # the client asked nothing of this process since its last read: its count goes stale
+    assert (await one.get()).headers["x-ratelimit-remaining"] == "5"
+
+
+@pytest.mark.parametrize("settings", [plans(monthly_requests=4, over_limit="block")])
+async def test_a_block_plan_is_refused_by_every_process_once_the_flushed_total_reaches_its_limit(
+        two: tuple[Process, Process]) -> None:
+    one, other = two
+    assert (await one.get()).status_code == 200
+    assert [(await other.get()).status_code for _ in range(3)] == [200, 200, 200]
+    await other.flush()
+    await one.flush()
+    await other.flush()
+    assert [(await p.get()).status_code for p in (one, other)] == [429, 429]
+
+
+@pytest.mark.parametrize("settings", [plans(monthly_requests=10)])
+async def test_requests_answered_while_a_flush_is_writing_are_counted_once(
+        two: tuple[Process, Process], tmp_path: Path) -> None:
+    one, _ = two
+    for _ in range(3):
+        await one.get()
+    async with sqlite_write_lock(tmp_path / "flowkick.db"):  # the flush waits for the database
+        flushing = asyncio.create_task(one.flush())
+        await until(lambda: one.app.state.usage.pending(1)["requests"] == 0)  # the flush took the counts
+        for _ in range(2):
+            await one.get()
+        assert not flushing.done()
+    await flushing
+    await one.flush()
+    assert await flushed_requests(one) == 5
+    assert (await one.get()).headers["x-ratelimit-remaining"] == "4"
+
+
+@pytest.mark.parametrize("settings", [plans(monthly_requests=10)])
+async def test_a_failed_flush_loses_nothing_and_counts_nothing_twice(two: tuple[Process, Process]) -> None:
+    one, _ = two
+    db = one.app.state.db
+    await db.write(lambda s: s.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON usage "
+                                            "BEGIN SELECT RAISE(ABORT, 'disk full'); END")))
+    for _ in range(3):
+        await one.get()
+    with pytest.raises(Exception, match="disk full"):
+        await one.flush()
+    await db.write(lambda s: s.execute(text("DROP TRIGGER refuse")))
+    await one.flush()
+    assert await flushed_requests(one) == 3
+    assert (await one.get()).headers["x-ratelimit-remaining"] == "6"

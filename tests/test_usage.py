@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from flowkick.database import Database
 from flowkick.tables import FeedCache, Usage
 from flowkick.usage import UsageCounter
 from tests.support.apps import FakeClock, running, scripted_app, settings_for, until
+from tests.support.sqlite import sqlite_write_lock
 
 pytestmark = pytest.mark.anyio
 
@@ -106,6 +108,25 @@ async def test_failed_flush_keeps_the_counts_for_the_next_one(tmp_path: Path) ->
     (row,) = await _usage_rows(db)
     await db.close()
     assert row.requests == 2
+
+
+async def test_a_flush_whose_caller_is_cancelled_mid_write_writes_its_counts_once(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    db = Database(settings.database_url)
+    await db.connect()
+    await _client_row(db)
+    usage = UsageCounter(db, FakeClock())
+    for _ in range(3):
+        usage.record(1)
+    async with sqlite_write_lock(tmp_path / "flowkick.db"):  # the flush waits for the database
+        flushing = asyncio.create_task(usage.flush())
+        await until(lambda: usage.pending(1)["requests"] == 0)
+        flushing.cancel()  # a server stopping cancels its flusher (UsageCounter.stop)
+        await asyncio.gather(flushing, return_exceptions=True)
+    await usage.flush()  # and flushes once more
+    (row,) = await _usage_rows(db)
+    await db.close()
+    assert row.requests == 3
 
 
 async def test_last_requested_time_reaches_the_feed_row(tmp_path: Path) -> None:

@@ -68,6 +68,7 @@ def create_app(
     pictures.on_update = reader.feeds_written
     refresher.on_update = lambda ids: _each(list(ids), reader.feeds_written, pictures.notify, client_hooks.notice)
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
+    reader.quotas.follow(usage)  # monthly counts include other processes' requests after each flush
     metrics = Metrics(usage, lambda: refresher.alive, reader.memory)
     refresher.on_run = metrics.observe_run
     pictures.on_download = metrics.observe_download

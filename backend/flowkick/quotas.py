@@ -2,18 +2,24 @@
 
     Burst     a token bucket per key (`burst_per_second` tokens a second, at most
               `burst_capacity` saved up); an empty bucket answers 429 with Retry-After.
-    Monthly   requests this month = the database's flushed total, read once per client and
-              month, plus what this process has counted since. Over the plan's limit a
-              `freeze` plan keeps serving its last items while the refresher skips the
-              client's sources (no more Apify cost); a `block` plan answers 429.
+              Several workers of one server each keep 1/N of it (workers.py).
+    Monthly   requests this month = every process's requests flushed to the database,
+              plus this process's own not flushed yet. Over the plan's limit a `freeze`
+              plan keeps serving its last items while the refresher skips the client's
+              sources (no more Apify cost); a `block` plan answers 429.
 
-A request costs dictionary lookups only; the one database read is a client's first
-request of the month in this process.
+A request costs dictionary lookups only. The database is read after each usage flush
+(`sync`: one grouped read of the clients this process counted since the last one), and
+for a client's first request of the month here, or its first after a pause (its count
+may have moved in other processes meanwhile). Other processes' requests are therefore
+seen within about two flush intervals (theirs, then ours): that is the whole tolerance.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,6 +33,9 @@ from flowkick.database import Database
 from flowkick.errors import TooManyRequests
 from flowkick.plans import Plan, Plans
 from flowkick.tables import Usage
+from flowkick.usage import UsageCounter
+
+READ_CHUNK = 500  # clients per grouped read: well under SQLite's and asyncpg's limits on parameters
 
 
 @dataclass(frozen=True)
@@ -44,14 +53,25 @@ class QuotaState:
 
 @dataclass
 class _Month:
+    """One client's requests this month as this process knows them.
+
+    `used` is `read` (every process's flushed requests, when last read) plus this process's
+    own requests not in it: not flushed yet, still being answered, or refused after they
+    were counted. Each flush of this process adds what it wrote to `written`, so the next
+    read moves `used` by exactly what the other processes wrote meanwhile.
+    """
+
     month: str
-    used: int
     plan: str
+    used: int = 0
+    read: int = 0
+    written: int = 0
+    used_at_read: int = 0  # `used` after the last read: a count since means the client is active here
+    fresh: bool = False  # read at the last sync or since: safe to count without the database
 
 
 class TokenBucket:
     """Per-key buckets; an evicted (long idle) key simply starts again with a full bucket."""
-
     def __init__(self, rate: float, capacity: int, clock: Clock) -> None:
         self.rate = rate
         self.capacity = max(1, capacity)
@@ -80,6 +100,16 @@ class Quotas:
         self.bucket = bucket
         self._months: dict[int, _Month] = {}
         self._window: tuple[float, int, str] = (0.0, 0, "")
+        self._reading = asyncio.Lock()  # the usage flush's lock once `follow` ran
+
+    def follow(self, usage: UsageCounter) -> None:
+        """Catch up with every process's requests after each of `usage`'s flushes.
+
+        Reads and this process's flushes take turns on one lock: a database total then
+        holds exactly the writes `written` says it holds, never one more or one less.
+        """
+        self._reading = usage.flushing
+        usage.on_flush = self.sync
 
     async def admit(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
         """Count one feed request made with one of the client's keys, or raise TooManyRequests."""
@@ -88,9 +118,9 @@ class Quotas:
         return self._count(plan, await self._entry(client_id, plan_name))
 
     def loaded(self, client_id: int) -> bool:
-        """Whether this month's count for the client is in memory, so `count` needs no database."""
+        """Whether the client's count is in memory and current, so `count` needs no database."""
         entry = self._months.get(client_id)
-        return entry is not None and entry.month == self._month(self.clock.now())[0]
+        return entry is not None and entry.fresh and entry.month == self._month(self.clock.now())[0]
 
     def count(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
         """`admit` for a client whose month is loaded: no await, for the hot read path."""
@@ -135,26 +165,59 @@ class Quotas:
         return {client_id for client_id, entry in self._months.items()
                 if entry.month == month and self.plans[entry.plan].spent(entry.used)}
 
-    def forget(self, client_id: int) -> None:
-        """Read the count from the database again (after a client's usage was reset or deleted)."""
-        self._months.pop(client_id, None)
+    async def sync(self, written: Mapping[tuple[int, str], int]) -> None:
+        """After a usage flush that wrote `written` (requests per client and day): read this
+        month's totals of the clients counted here since the last sync, in one grouped read.
+        The others go stale and are read again before their next request is counted."""
+        month = self._month(self.clock.now())[0]
+        for (client_id, day), requests in written.items():
+            entry = self._months.get(client_id)
+            if entry is not None and entry.month == month and day.startswith(month):
+                entry.written += requests
+        active = {}
+        for client_id, entry in list(self._months.items()):
+            if entry.month != month:
+                del self._months[client_id]  # a past month's count is done with
+            elif entry.fresh and entry.used != entry.used_at_read:
+                active[client_id] = entry
+            else:
+                entry.fresh = False
+        await self._read(active, month)
 
     async def _entry(self, client_id: int, plan_name: str) -> _Month:
         month = self._month(self.clock.now())[0]
         entry = self._months.get(client_id)
-        if entry is None or entry.month != month:
-            flushed = await self.db.read(lambda s: _flushed_total(s, client_id, month))
-            entry = self._months.get(client_id)  # another request may have loaded it meanwhile
-            if entry is None or entry.month != month:
-                entry = self._months[client_id] = _Month(month, flushed, plan_name)
+        if entry is None or entry.month != month or not entry.fresh:
+            async with self._reading:
+                entry = self._months.get(client_id)  # another request may have read it meanwhile
+                if entry is None or entry.month != month:
+                    entry = self._months[client_id] = _Month(month, plan_name)
+                if not entry.fresh:
+                    await self._read({client_id: entry}, month)
         entry.plan = plan_name
         return entry
 
+    async def _read(self, entries: dict[int, _Month], month: str) -> None:
+        """Move each count by what other processes wrote since its last read (under `_reading`)."""
+        if not entries:
+            return
+        totals = await self.db.read(lambda s: _flushed_totals(s, list(entries), month))
+        for client_id, entry in entries.items():
+            total = totals.get(client_id, 0)
+            entry.used += total - entry.read - entry.written
+            entry.read, entry.written, entry.used_at_read, entry.fresh = total, 0, entry.used, True
 
-async def _flushed_total(session: AsyncSession, client_id: int, month: str) -> int:
-    total = await session.execute(select(func.coalesce(func.sum(Usage.requests), 0))
-                                  .where(Usage.client_id == client_id, col(Usage.day).startswith(month)))
-    return int(total.scalar_one())
+
+async def _flushed_totals(session: AsyncSession, client_ids: list[int], month: str) -> dict[int, int]:
+    """Each client's requests flushed this month, by every process (days are YYYY-MM-DD)."""
+    totals: dict[int, int] = {}
+    for start in range(0, len(client_ids), READ_CHUNK):
+        rows = await session.execute(
+            select(Usage.client_id, func.sum(Usage.requests))
+            .where(col(Usage.client_id).in_(client_ids[start:start + READ_CHUNK]), col(Usage.day).startswith(month))
+            .group_by(col(Usage.client_id)))
+        totals.update((client_id, int(requests)) for client_id, requests in rows.all())
+    return totals
 
 
 def month_of(timestamp: float) -> str:

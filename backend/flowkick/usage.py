@@ -1,8 +1,10 @@
 """Usage counters: counted in memory on the hot path, written to the database in batches.
 
 A request never writes to the database. Counts and "last requested" times pile up here
-and a background task flushes them every few seconds (and once more on shutdown); a
-failed flush puts them back, so nothing is lost when the database is briefly busy. The
+and a background task flushes them every `usage_flush_seconds` (and once more on
+shutdown); a failed flush puts them back, so nothing is lost when the database is briefly
+busy. After each flush `on_flush` hears what was written: quotas.py reads every process's
+totals then, so a monthly quota holds across processes. The
 widget's views and opened posts (analytics.py decides what counts) ride along: per client
 and day in the usage row, and opened posts per item in item_clicks.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy import update
@@ -45,6 +48,9 @@ class UsageCounter:
         self._task: asyncio.Task[None] | None = None
         self._day: tuple[float, str] = (0.0, "")
         self.totals = [0, 0, 0]  # requests, cache hits, errors since start (for /metrics)
+        self.flushing = asyncio.Lock()  # one flush at a time, `on_flush` included
+        # Told the requests each flush wrote, per (client, day), before the lock is let go.
+        self.on_flush: Callable[[Mapping[tuple[int, str], int]], Awaitable[None]] | None = None
 
     def record(self, client_id: int, *, hit: bool = False, error: bool = False) -> None:
         logs.note_client(client_id, hit)  # the access line names the client and whether memory answered
@@ -103,16 +109,26 @@ class UsageCounter:
                 log.exception("usage flush failed")
 
     async def flush(self) -> None:
-        counts, self._counts = self._counts, defaultdict(_zeros)
-        clicks, self._clicks = self._clicks, defaultdict(int)
-        requested, self._requested = self._requested, {}
-        if not counts and not requested:
-            return
-        try:
-            await self.db.write(lambda session: self._write(session, counts, clicks, requested))
-        except BaseException:
-            self._put_back(counts, clicks, requested)
-            raise
+        """Write the counts, then tell `on_flush`. A cancelled caller (a server stopping) does
+        not cut a flush short: a write that commits must never also be put back, or its
+        counts would be written twice."""
+        flushing = asyncio.ensure_future(self._flush())
+        flushing.add_done_callback(_seen)
+        await asyncio.shield(flushing)
+
+    async def _flush(self) -> None:
+        async with self.flushing:
+            counts, self._counts = self._counts, defaultdict(_zeros)
+            clicks, self._clicks = self._clicks, defaultdict(int)
+            requested, self._requested = self._requested, {}
+            if counts or requested:
+                try:
+                    await self.db.write(lambda session: self._write(session, counts, clicks, requested))
+                except BaseException:
+                    self._put_back(counts, clicks, requested)
+                    raise
+            if self.on_flush is not None:
+                await self.on_flush({key: values[0] for key, values in counts.items() if values[0]})
 
     async def _write(self, session: AsyncSession, counts: dict[tuple[int, str], list[int]], clicks: Clicks,
                      requested: dict[int, float]) -> None:
@@ -139,6 +155,13 @@ class UsageCounter:
             self._clicks[item] += n
         for source_id, at in requested.items():
             self._requested[source_id] = max(at, self._requested.get(source_id, at))
+
+
+def _seen(task: asyncio.Future[None]) -> None:
+    """A flush's failure is its caller's to log; one whose caller was cancelled is dropped
+    here instead of being reported as never retrieved (its counts were put back)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _upsert(db: Database, table: Any, rows: list[dict[str, Any]], keys: list[str], fields: tuple[str, ...]) -> Any:
