@@ -185,6 +185,27 @@ async def test_two_processes_checking_at_once_open_one_alert(
     assert sum(len(n) for n in notices) == 1 and len(hook.received) == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_two_processes_seeing_a_condition_clear_at_once_tell_its_recovery_once(
+        tmp_path: Path, hook: HttpReceiver, backend: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("postgres_database_url") if backend == "postgresql" else None
+    settings = settings_for(tmp_path, alert_webhook_url=hook.url, **({"database_url": url} if url else {}))
+    one, two, clock = Database(settings.database_url), Database(settings.database_url), FakeClock()
+    await one.connect()
+    await two.connect()
+    try:
+        await create_client(one, "Busy", {"tiktok": ["busy"]}, now=clock.now())
+        await one.write(lambda s: s.execute(update(FeedCache).values(error_count=7)))
+        await Alerts(one, settings, clock).check()
+        await one.write(lambda s: s.execute(update(FeedCache).values(error_count=0)))
+        notices = await asyncio.gather(*(Alerts(db, settings, clock).check() for db in (one, two)))
+    finally:
+        await one.close()
+        await two.close()
+    assert [n.event for n in notices[0] + notices[1]] == ["resolved"]
+    assert [json.loads(r.body)["alert"]["event"] for r in hook.received] == ["opened", "resolved"]
+
+
 async def test_without_channels_alerts_are_still_recorded(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     db, clock = Database(settings.database_url), FakeClock()

@@ -13,9 +13,9 @@ worker may after failed downloads) the current conditions are read from the data
 
 A condition without an open alert opens one (an `alert` row; a partial unique index keeps
 it to one across processes) and sends a notice; an open alert whose condition is gone is
-resolved with a recovery notice. Notices go to `FLOWKICK_ALERT_WEBHOOK_URL` as a JSON POST
-that Slack (`text`), Discord (`content`) and generic receivers (`alert`) accept, retried
-with backoff, and by e-mail when SMTP is set up.
+resolved, by whichever process sees it first, with a recovery notice. Notices go to
+`FLOWKICK_ALERT_WEBHOOK_URL` as a JSON POST that Slack (`text`), Discord (`content`) and
+generic receivers (`alert`) accept, retried with backoff, and by e-mail when SMTP is set up.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -304,14 +304,18 @@ class Alerts:
             return None
 
     async def _resolve(self, alert: Alert, now: float) -> bool:
+        """Resolve the alert unless another process did first (then that one tells people).
+        One conditional UPDATE: a read then a write would let two processes both resolve it."""
         async def work(session: AsyncSession) -> bool:
-            row = await session.get(Alert, alert.id)
-            if row is None or row.resolved_at is not None:
-                return False  # another process resolved it
-            row.resolved_at = alert.resolved_at = now
-            return True
+            result = await session.execute(update(Alert).where(col(Alert.id) == alert.id,
+                                                               col(Alert.resolved_at).is_(None))
+                                           .values(resolved_at=now))
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-        return await self.db.write(work)
+        resolved = await self.db.write(work)
+        if resolved:
+            alert.resolved_at = now
+        return resolved
 
     async def _tell(self, notice: Notice) -> None:
         alert = notice.alert
