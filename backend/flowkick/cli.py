@@ -19,6 +19,7 @@ from flowkick.database import Database
 from flowkick.origins import InvalidOrigin, normalize_entry
 from flowkick.plans import Plans
 from flowkick.platforms import LABELS, PLATFORMS
+from flowkick.published import Publisher
 from flowkick.settings import Settings, table
 
 T = TypeVar("T")
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--log-level", help="overrides FLOWKICK_LOG_LEVEL (debug, info, warning, error)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="server processes sharing the port and the database (default 1)")
     serve.set_defaults(run=_serve)
 
     clients = commands.add_parser("clients", help="add, list and remove clients").add_subparsers(
@@ -78,13 +81,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
+    from flowkick import workers
     from flowkick.app import create_app
 
+    if args.workers < 1:
+        sys.exit("flowkick: --workers must be 1 or more")
     settings = Settings.from_env()
     level = args.log_level or settings.log_level
-    handler = logs.configure(level, settings.log_format)
+    handler = logs.configure(level, settings.log_format, worker=args.workers > 1)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
@@ -94,10 +98,10 @@ def _serve(args: argparse.Namespace) -> None:
     banner = logging.makeLogRecord({"name": "flowkick", "levelname": "INFO", "levelno": logging.INFO,
                                     "msg": f"Flowkick {__version__} on http://{host}:{port} ({mode})"})
     print(handler.format(banner), flush=True)  # whatever the level: scripts wait for this line's URL
-    # uvicorn's own access log is off: flowkick.access writes one line per request, keys masked.
-    config = uvicorn.Config(create_app(settings), log_config=None, log_level=level.lower(), access_log=False,
-                            proxy_headers=True, server_header=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    if args.workers == 1:
+        workers.run(create_app(settings), sock, level)
+    else:
+        sys.exit(workers.supervise(settings, sock, args.workers, level))
 
 
 def _clients_add(args: argparse.Namespace) -> None:
@@ -147,9 +151,12 @@ def _refresh(args: argparse.Namespace) -> None:
 
     async def work(db: Database) -> Any:
         refresher = Refresher(db, default_sources(settings, clock), settings, clock)
+        media = default_media(settings, db, clock)
         await refresher.recover()
-        summary = await refresher.run_once(args.platform, progress=bar.update)
-        return summary, await _gather_pictures(default_media(settings, db, clock))
+        refreshing = asyncio.create_task(refresher.run_once(args.platform, progress=bar.update))
+        pictures = await _gather_pictures(media, refreshing)
+        await Publisher(db, media.store.url).publish_lagging()  # a server started next reads them at once
+        return await refreshing, pictures
 
     summary, pictures = _with_db(work, settings)
     bar.finish()
@@ -158,22 +165,29 @@ def _refresh(args: argparse.Namespace) -> None:
           f"pictures: {pictures.stored} stored, {pictures.failed} failed")
 
 
-async def _gather_pictures(media: Any) -> Any:
-    """Store the pictures of every feed the refresh changed (and any still waiting), then stop.
+async def _gather_pictures(media: Any, refreshing: asyncio.Task[Any]) -> Any:
+    """Store the pictures of every feed the refresh stores, as it stores them, then stop.
 
-    Each pass takes a batch of feeds; a feed whose items change meanwhile comes back, so the
-    passes are bounded rather than repeated until none is left.
+    Pictures are gathered while the refresh runs (each waits on the database at other
+    moments); once it is done, passes go on until one finds nothing left. A feed whose
+    items change meanwhile comes back, so the passes after the refresh are bounded rather
+    than repeated until none is left.
     """
     from flowkick.media.worker import MediaSummary
 
     total = MediaSummary()
+    passes_after = 0
     try:
-        for _ in range(1000):
+        while passes_after < 1000:
+            finished = refreshing.done()
             done = await media.run_once()
             total.feeds, total.stored, total.failed = (total.feeds + done.feeds, total.stored + done.stored,
                                                        total.failed + done.failed)
-            if not done.feeds:
+            passes_after += finished
+            if not done.feeds and finished:
                 break
+            if not done.feeds:
+                await asyncio.wait([refreshing], timeout=0.2)  # the refresh has stored nothing new yet
     finally:
         await media.stop()
     return total

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from flowkick.database import Database
 from flowkick.feeds import public_body
+from flowkick.lookups import UNPUBLISHED, Lookups
 from flowkick.media.resolve import UrlFor
 from flowkick.tables import FeedCache, FeedPublic
 
@@ -87,6 +88,16 @@ class Publisher:
             except BaseException:
                 self.notify(batch)  # nothing is lost: tried again on the next wake
                 raise
+
+    async def publish_lagging(self) -> None:
+        """Publish every feed whose published copy lags its row, now (the CLI, after a refresh)."""
+        lookups = Lookups(self.db)
+        try:
+            lagging = [source_id for source_id, in await lookups.scan(UNPUBLISHED)]
+        finally:
+            lookups.close()
+        for start in range(0, len(lagging), BATCH):
+            await self.publish(lagging[start:start + BATCH])
 
     async def publish(self, source_ids: list[int]) -> None:
         """Serialize these feeds from their rows and store each over any older copy."""

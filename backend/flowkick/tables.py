@@ -67,8 +67,11 @@ class FeedCache(SQLModel, table=True):
 
     __tablename__ = "feed_cache"
     # ix_feed_cache_version covers the once-a-second version check: it never reads the big rows.
+    # ix_feed_cache_media covers the media worker's choice of feeds to gather (media/catalog.py).
     __table_args__ = (Index("ix_feed_cache_due", "status", "expires_at"),
-                      Index("ix_feed_cache_version", "source_id", "version"))
+                      Index("ix_feed_cache_version", "source_id", "version"),
+                      Index("ix_feed_cache_media", "status", "content_hash", "media_hash", "media_retry_at",
+                            "last_requested_at"))
 
     source_id: int = Field(foreign_key="source.id", primary_key=True)
     items: list[dict[str, Any]] = _json([])

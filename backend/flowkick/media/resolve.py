@@ -23,6 +23,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -48,6 +49,7 @@ class Wanted:
     kind: str  # image | avatar (stored in small widths only) | video
 
 
+@lru_cache(maxsize=8192)  # a feed is resolved on every write, its addresses the same each time
 def origin_key(url: str) -> str:
     """The picture's identity: its address without signature parameters, hashed."""
     parts = urlsplit(url.strip())
