@@ -16,13 +16,19 @@ and writes lines in batches, a few times a second, instead of one write and flus
 request. Logging through `logging` per request cost nearly half the throughput; this
 keeps the access log within the 15 % the read-path benchmark allows. Any other record
 flushes the batch first, so lines stay in order.
+
+Several worker processes (`flowkick serve --workers N`) write to one stdout: each of their
+lines carries its process id, and batches go out in writes of whole lines no larger than
+PIPE_BUF, which the system never interleaves with another process's writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import select
 import sys
 import threading
 import time
@@ -117,14 +123,16 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, then the record's fields."""
 
+    always: dict[str, Any] = {}  # fields of every line (a worker's pid), set by `configure`
+
     def line(self, logger: str, message: str, fields: dict[str, Any]) -> str:
         """An info line from fields already free of credentials (the access log's fast path)."""
         return orjson.dumps({"time": _timestamp(time.time()), "level": "info", "logger": logger, "message": message,
-                             **fields}).decode()
+                             **self.always, **fields}).decode()
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {"time": _timestamp(record.created), "level": record.levelname.lower(),
-                                "logger": record.name, "message": record.getMessage()}
+                                "logger": record.name, "message": record.getMessage(), **self.always}
         line.update(_fields(record))
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
@@ -134,13 +142,15 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     """`time level logger message key=value …`, for a person reading a terminal."""
 
+    always: dict[str, Any] = {}  # fields of every line (a worker's pid), set by `configure`
+
     def line(self, logger: str, message: str, fields: dict[str, Any]) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        extra = " ".join(f"{k}={v}" for k, v in {**self.always, **fields}.items() if v is not None)
         return f"{_timestamp(time.time())} INFO    {logger}: {message} {extra}"
 
     def format(self, record: logging.LogRecord) -> str:
         text = f"{_timestamp(record.created)} {record.levelname:<7} {record.name}: {record.getMessage()}"
-        extra = " ".join(f"{k}={v}" for k, v in _fields(record).items() if v is not None)
+        extra = " ".join(f"{k}={v}" for k, v in {**self.always, **_fields(record)}.items() if v is not None)
         if extra:
             text += " " + extra
         if record.exc_info:
@@ -175,10 +185,11 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     BATCH = 512
     INTERVAL = 0.25
 
-    def __init__(self, stream: TextIO, formatter: JsonFormatter | TextFormatter) -> None:
+    def __init__(self, stream: TextIO, formatter: JsonFormatter | TextFormatter, shared: bool = False) -> None:
         super().__init__(stream)
         self.setFormatter(formatter)
         self.lines = formatter
+        self.shared = shared  # other processes write to the same stream
         self._pending: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._batch_lock = threading.Lock()
@@ -199,8 +210,9 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if lines:
                 self.acquire()
                 try:
-                    self.stream.write("\n".join(lines) + "\n")
-                    self.stream.flush()
+                    for piece in _pieces(lines) if self.shared else ["\n".join(lines) + "\n"]:
+                        self.stream.write(piece)
+                        self.stream.flush()
                 finally:
                     self.release()
 
@@ -211,6 +223,23 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def flush(self) -> None:
         self.write_pending()
         super().flush()
+
+
+def _pieces(lines: list[str]) -> list[str]:
+    """The lines in runs of at most PIPE_BUF bytes (a longer line goes alone): a write that
+    size reaches a pipe or file whole, never cut by another process's write."""
+    pieces: list[str] = []
+    run: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode()) + 1
+        if run and size + length > select.PIPE_BUF:
+            pieces.append("\n".join(run) + "\n")
+            run, size = [], 0
+        run.append(line)
+        size += length
+    pieces.append("\n".join(run) + "\n")
+    return pieces
 
 
 _installed: list[LineHandler] = []  # the handler `configure` installed, if it is still on the root logger
@@ -227,16 +256,21 @@ def fast_handler(logger: logging.Logger) -> LineHandler | None:
 # -- set-up ----------------------------------------------------------------------------------
 
 
-def configure(level: str = "info", style: str = "auto", stream: TextIO | None = None) -> logging.Handler:
+def configure(level: str = "info", style: str = "auto", stream: TextIO | None = None,
+              worker: bool = False) -> logging.Handler:
     """Sends every logger's records (uvicorn's too) to `stream` as JSON lines or text.
 
     `style` is `json`, `text`, or `auto`: text when the stream is a terminal, else JSON.
+    `worker`: one of several processes writing to the stream (see the module's docstring).
     Returns the handler, so a caller (a test) can remove it again.
     """
     stream = stream or sys.stdout
     if style == "auto":
         style = "text" if stream.isatty() else "json"
-    handler = LineHandler(stream, TextFormatter() if style == "text" else JsonFormatter())
+    formatter = TextFormatter() if style == "text" else JsonFormatter()
+    if worker:
+        formatter.always = {"pid": os.getpid()}
+    handler = LineHandler(stream, formatter, shared=worker)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, LineHandler)]:
         root.removeHandler(old)
