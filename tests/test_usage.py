@@ -80,6 +80,20 @@ async def _flushed(db: Database) -> bool:
     return any(r.requests for r in await _usage_rows(db))
 
 
+async def test_request_times_are_written_every_half_minute_and_on_shutdown_not_with_every_flush(
+        tmp_path: Path) -> None:
+    app = scripted_app(tmp_path, usage_flush_seconds=0.05)
+    async with running(app) as client:
+        await until(lambda: _ok(client))
+        await until(lambda: _flushed(app.state.db))
+        assert (await app.state.db.read(lambda s: s.get(FeedCache, 1))).last_requested_at is None
+    db = Database(app.state.settings.database_url)
+    try:
+        assert (await db.read(lambda s: s.get(FeedCache, 1))).last_requested_at is not None
+    finally:
+        await db.close()
+
+
 async def test_flush_adds_to_the_days_existing_counts(tmp_path: Path) -> None:
     db = Database(settings_for(tmp_path).database_url)
     await db.connect()

@@ -29,7 +29,8 @@ class Settings:
     apify_token: str = setting("", "Apify API token (APIFY_TOKEN also works). Empty: demo mode with sample data.")
     apify_api_url: str = setting("https://api.apify.com", "Apify API base URL (tests point it at a fake server).")
     public_url: str = setting("", "Public base URL of this server; when set, Apify runs call back on finish.")
-    secret_key: str = setting("", "Secret for signing sessions and the webhook path; random per process if empty.")
+    secret_key: str = setting("", "Secret for signing sessions and the webhook path; random per `flowkick serve` "
+                                "if empty.")
     admin_password: str = setting("", "Password for /admin; the dashboard is off when empty.")
     batch_size: int = setting(25, "Handles of one platform fetched together in one actor run.")
     max_concurrent_runs: int = setting(4, "Batches (actor runs) running at the same time.")
@@ -41,7 +42,9 @@ class Settings:
     backoff_base_seconds: float = setting(60.0, "First retry delay after a failed fetch; doubles per failure.")
     backoff_max_seconds: float = setting(21600.0, "Longest retry delay after repeated failures.")
     lease_seconds: float = setting(900.0, "How long a process owns a source it is refreshing.")
-    usage_flush_seconds: float = setting(5.0, "How often in-memory usage counters are written to the database.")
+    usage_flush_seconds: float = setting(1.0, "How often in-memory usage counters are written to the database "
+                                              "and other processes' counts read (monthly quotas across processes "
+                                              "lag by about twice this).")
     memory_ttl_seconds: float = setting(3600.0, "Longest a process keeps its in-memory copy of a feed; a change "
                                                 "is seen sooner: its own at once, other processes' within "
                                                 "FLOWKICK_FEED_WATCH_SECONDS.")

@@ -1,17 +1,18 @@
 """Usage counters: counted in memory on the hot path, written to the database in batches.
 
 A request never writes to the database. Counts and "last requested" times pile up here
-and a background task flushes them every `usage_flush_seconds` (and once more on
-shutdown); a failed flush puts them back, so nothing is lost when the database is briefly
-busy. After each flush `on_flush` hears what was written: quotas.py reads every process's
-totals then, so a monthly quota holds across processes. The
-widget's views and opened posts (analytics.py decides what counts) ride along: per client
-and day in the usage row, and opened posts per item in item_clicks.
+and a background task flushes them: counts every `usage_flush_seconds`, times every
+REQUESTED_SECONDS, both once more on shutdown. A failed flush puts them back, so nothing
+is lost when the database is briefly busy. After each flush `on_flush` hears what was
+written: quotas.py reads every process's totals then, so a monthly quota holds across
+processes. The widget's views and opened posts (analytics.py decides what counts) ride
+along: per client and day in the usage row, and opened posts per item in item_clicks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,6 +30,9 @@ from flowkick.tables import FeedCache, ItemClicks, Usage
 
 log = logging.getLogger("flowkick.usage")
 
+# "Last requested" times steer refreshes and alerts hours ahead: written every half minute,
+# not on every flush (each is an UPDATE of a feed's whole row).
+REQUESTED_SECONDS = 30.0
 _FIELDS = ("requests", "cache_hits", "errors", "views", "clicks")
 EVENTS = {"view": 3, "click": 4}  # an analytics event's field in _FIELDS
 Clicks = defaultdict[tuple[int, str, str], int]
@@ -101,26 +105,29 @@ class UsageCounter:
         await self.flush()
 
     async def _loop(self, interval: float) -> None:
-        while True:
+        every = max(1, round(REQUESTED_SECONDS / interval))
+        for turn in itertools.count(1):
             await asyncio.sleep(interval)
             try:
-                await self.flush()
+                await self.flush(requested=turn % every == 0)
             except Exception:  # noqa: BLE001 - counts were put back; try again next time
                 log.exception("usage flush failed")
 
-    async def flush(self) -> None:
-        """Write the counts, then tell `on_flush`. A cancelled caller (a server stopping) does
-        not cut a flush short: a write that commits must never also be put back, or its
-        counts would be written twice."""
-        flushing = asyncio.ensure_future(self._flush())
+    async def flush(self, requested: bool = True) -> None:
+        """Write the counts (and the "last requested" times unless `requested` is false), then
+        tell `on_flush`. A cancelled caller (a server stopping) does not cut a flush short: a
+        write that commits must never also be put back, or its counts would be written twice."""
+        flushing = asyncio.ensure_future(self._flush(requested))
         flushing.add_done_callback(_seen)
         await asyncio.shield(flushing)
 
-    async def _flush(self) -> None:
+    async def _flush(self, with_requested: bool) -> None:
         async with self.flushing:
             counts, self._counts = self._counts, defaultdict(_zeros)
             clicks, self._clicks = self._clicks, defaultdict(int)
-            requested, self._requested = self._requested, {}
+            requested: dict[int, float] = {}
+            if with_requested:
+                requested, self._requested = self._requested, {}
             if counts or requested:
                 try:
                     await self.db.write(lambda session: self._write(session, counts, clicks, requested))
