@@ -152,10 +152,14 @@ def _refresh(args: argparse.Namespace) -> None:
     async def work(db: Database) -> Any:
         refresher = Refresher(db, default_sources(settings, clock), settings, clock)
         media = default_media(settings, db, clock)
+        publisher = Publisher(db, media.store.url)  # a server started next reads the feeds at once
+        media.on_update = publisher.notify
+        publisher.start()
         await refresher.recover()
         refreshing = asyncio.create_task(refresher.run_once(args.platform, progress=bar.update))
         pictures = await _gather_pictures(media, refreshing)
-        await Publisher(db, media.store.url).publish_lagging()  # a server started next reads them at once
+        await publisher.stop()
+        await publisher.publish_lagging()  # feeds whose pictures did not change
         return await refreshing, pictures
 
     summary, pictures = _with_db(work, settings)
