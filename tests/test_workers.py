@@ -215,8 +215,8 @@ ROUND = 8  # requests sent at once; rounds are a few flush intervals apart
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_block_plans_monthly_quota_holds_across_workers_within_one_rounds_tolerance(
         tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
-    """Between rounds every worker reads the others' counts, so only requests answered at the
-    same moment by different workers (at most one round) can pass the limit together."""
+    """Between rounds the workers flush and read each other's counts, so only requests of the
+    same round (at most one round's) can pass the limit together."""
     url: str = request.getfixturevalue("postgres_database_url") if backend == "postgresql" else sqlite_url(tmp_path)
     plans = {"starter": {"monthly_requests": LIMIT, "over_limit": "block"}}
     env = {"FLOWKICK_DATABASE_URL": url, "FLOWKICK_USAGE_FLUSH_SECONDS": str(FLUSH_SECONDS),
@@ -237,7 +237,7 @@ def test_a_block_plans_monthly_quota_holds_across_workers_within_one_rounds_tole
             time.sleep(5 * FLUSH_SECONDS)  # and every worker read the total after its flush
         assert set(statuses) == {429} and set(answered_by(server)) == set(server.workers().values())
         assert server.stop() == 0
-    assert LIMIT <= answered <= LIMIT + ROUND // 2
+    assert LIMIT <= answered <= LIMIT + ROUND
     assert flushed_requests(url) == answered
 
 

@@ -8,16 +8,17 @@
               plan keeps serving its last items while the refresher skips the client's
               sources (no more Apify cost); a `block` plan answers 429.
 
-A request costs dictionary lookups only. The database is read after each usage flush
-(`sync`: one grouped read of the clients this process counted since the last one), and
-for a client's first request of the month here, or its first after a pause (its count
-may have moved in other processes meanwhile). Other processes' requests are therefore
-seen within about two flush intervals (theirs, then ours): that is the whole tolerance.
+A request costs dictionary lookups only; the one database read on a request's way is a
+client's first request of the month in this process. After each usage flush (`sync`) one
+grouped read brings in the totals of the clients this process counted in the last two
+flush intervals, so it sees the other processes' requests within about two intervals
+(their flush, then its own). A client it has not served for longer is caught up at the
+first flush after it asks again. That is the whole tolerance across processes: about two
+flush intervals of a client's requests.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class _Month:
     read: int = 0
     written: int = 0
     used_at_read: int = 0  # `used` after the last read: a count since means the client is active here
-    fresh: bool = False  # read at the last sync or since: safe to count without the database
+    reads_left: int = 0  # syncs that still read this client: two after it was last counted
 
 
 class TokenBucket:
@@ -100,15 +101,11 @@ class Quotas:
         self.bucket = bucket
         self._months: dict[int, _Month] = {}
         self._window: tuple[float, int, str] = (0.0, 0, "")
-        self._reading = asyncio.Lock()  # the usage flush's lock once `follow` ran
 
     def follow(self, usage: UsageCounter) -> None:
-        """Catch up with every process's requests after each of `usage`'s flushes.
-
-        Reads and this process's flushes take turns on one lock: a database total then
-        holds exactly the writes `written` says it holds, never one more or one less.
-        """
-        self._reading = usage.flushing
+        """Catch up with every process's requests after each of `usage`'s flushes. The read
+        runs within the flush (under its lock), so a database total holds exactly the
+        writes of this process that `written` says it holds, never one more or one less."""
         usage.on_flush = self.sync
 
     async def admit(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
@@ -118,9 +115,9 @@ class Quotas:
         return self._count(plan, await self._entry(client_id, plan_name))
 
     def loaded(self, client_id: int) -> bool:
-        """Whether the client's count is in memory and current, so `count` needs no database."""
+        """Whether this month's count for the client is in memory, so `count` needs no database."""
         entry = self._months.get(client_id)
-        return entry is not None and entry.fresh and entry.month == self._month(self.clock.now())[0]
+        return entry is not None and entry.month == self._month(self.clock.now())[0]
 
     def count(self, client_id: int, plan_name: str, key_kind: str) -> QuotaState | None:
         """`admit` for a client whose month is loaded: no await, for the hot read path."""
@@ -167,8 +164,8 @@ class Quotas:
 
     async def sync(self, written: Mapping[tuple[int, str], int]) -> None:
         """After a usage flush that wrote `written` (requests per client and day): read this
-        month's totals of the clients counted here since the last sync, in one grouped read.
-        The others go stale and are read again before their next request is counted."""
+        month's totals of the clients counted here lately, in one grouped read. Twice after
+        the last count: the other processes may flush requests of that moment after this one."""
         month = self._month(self.clock.now())[0]
         for (client_id, day), requests in written.items():
             entry = self._months.get(client_id)
@@ -178,34 +175,35 @@ class Quotas:
         for client_id, entry in list(self._months.items()):
             if entry.month != month:
                 del self._months[client_id]  # a past month's count is done with
-            elif entry.fresh and entry.used != entry.used_at_read:
+                continue
+            if entry.used != entry.used_at_read:
+                entry.reads_left = 2
+            if entry.reads_left:
+                entry.reads_left -= 1
                 active[client_id] = entry
-            else:
-                entry.fresh = False
         await self._read(active, month)
 
     async def _entry(self, client_id: int, plan_name: str) -> _Month:
         month = self._month(self.clock.now())[0]
         entry = self._months.get(client_id)
-        if entry is None or entry.month != month or not entry.fresh:
-            async with self._reading:
-                entry = self._months.get(client_id)  # another request may have read it meanwhile
-                if entry is None or entry.month != month:
-                    entry = self._months[client_id] = _Month(month, plan_name)
-                if not entry.fresh:
-                    await self._read({client_id: entry}, month)
+        if entry is None or entry.month != month:
+            new = _Month(month, plan_name)
+            await self._read({client_id: new}, month)
+            entry = self._months.get(client_id)  # another request may have loaded it meanwhile
+            if entry is None or entry.month != month:
+                entry = self._months[client_id] = new
         entry.plan = plan_name
         return entry
 
     async def _read(self, entries: dict[int, _Month], month: str) -> None:
-        """Move each count by what other processes wrote since its last read (under `_reading`)."""
+        """Move each count by what the other processes wrote since its last read."""
         if not entries:
             return
         totals = await self.db.read(lambda s: _flushed_totals(s, list(entries), month))
         for client_id, entry in entries.items():
             total = totals.get(client_id, 0)
             entry.used += total - entry.read - entry.written
-            entry.read, entry.written, entry.used_at_read, entry.fresh = total, 0, entry.used, True
+            entry.read, entry.written, entry.used_at_read = total, 0, entry.used
 
 
 async def _flushed_totals(session: AsyncSession, client_ids: list[int], month: str) -> dict[int, int]:

@@ -52,7 +52,7 @@ class UsageCounter:
         self._task: asyncio.Task[None] | None = None
         self._day: tuple[float, str] = (0.0, "")
         self.totals = [0, 0, 0]  # requests, cache hits, errors since start (for /metrics)
-        self.flushing = asyncio.Lock()  # one flush at a time, `on_flush` included
+        self._one_at_a_time = asyncio.Lock()  # flushes, `on_flush` included, never overlap
         # Told the requests each flush wrote, per (client, day), before the lock is let go.
         self.on_flush: Callable[[Mapping[tuple[int, str], int]], Awaitable[None]] | None = None
 
@@ -122,7 +122,7 @@ class UsageCounter:
         await asyncio.shield(flushing)
 
     async def _flush(self, with_requested: bool) -> None:
-        async with self.flushing:
+        async with self._one_at_a_time:
             counts, self._counts = self._counts, defaultdict(_zeros)
             clicks, self._clicks = self._clicks, defaultdict(int)
             requested: dict[int, float] = {}
