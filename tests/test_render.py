@@ -10,7 +10,7 @@ import pytest
 
 from flowkick import i18n
 from flowkick.errors import BadParameter, Unauthorized
-from flowkick.render import EmbedOptions, on_accent, render_error, render_fragment, render_wall
+from flowkick.render import EmbedOptions, on_accent, render_error, render_fragment, render_wall, safe_url
 
 NOW = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
 HOSTILE = ('<script>alert(1)</script> <img src=x onerror="alert(2)"> </script> '
@@ -320,3 +320,16 @@ def test_wall_renders_items_of_every_platform_and_each_source() -> None:
     page = Page(render_wall(wall, EmbedOptions(css="none"), NOW))
     assert [attrs["data-platform"] for attrs in page.items()] == ["instagram", "google_reviews"]
     assert page.text.count("Luna Café Berlin") == 2
+
+
+@pytest.mark.parametrize(("value", "base", "expected"), [
+    ("/media/ab/x-320.webp", "https://f.example/flowkick", "https://f.example/flowkick/media/ab/x-320.webp"),
+    ("/media/ab/x-320.webp", "http://127.0.0.1:8000/", "http://127.0.0.1:8000/media/ab/x-320.webp"),
+    ("https://cdn.example/a.jpg", "https://f.example", "https://cdn.example/a.jpg"),
+    ("//cdn.example/a.jpg", "https://f.example", None),
+    ("javascript:alert(1)", "https://f.example", None),
+    ("/media/x.webp", None, None),
+])
+def test_a_site_path_is_made_absolute_on_the_servers_address_like_the_json(value: str, base: str | None,
+                                                                          expected: str | None) -> None:
+    assert safe_url(value, base) == expected

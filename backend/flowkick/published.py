@@ -32,7 +32,7 @@ from flowkick.media.resolve import UrlFor
 from flowkick.tables import FeedCache, FeedPublic
 
 log = logging.getLogger("flowkick.published")
-BATCH = 200  # feeds per transaction: a first fill of thousands publishes in a few dozen writes
+BATCH = 25  # feeds per transaction: each serialized in the event loop, so a batch holds it ~15 ms
 _PROBE = "00/" + "0" * 32 + "-160.webp"  # any valid stored name
 
 

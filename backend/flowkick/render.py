@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -237,14 +237,20 @@ def on_accent(accent: str) -> str:
 
 
 def safe_url(value: Any, base_url: str | None = None) -> str | None:
-    """An http(s) URL, or a site path made absolute against `base_url`; anything else None."""
+    """An http(s) URL, or a site path made absolute on `base_url` (this server's address,
+    a path prefix included, as the JSON's `absolute` does); anything else None."""
     if not isinstance(value, str) or not value.strip():
         return None
     value = value.strip()
     if value.startswith("/") and not value.startswith("//") and base_url:
-        value = urljoin(base_url, value)
+        value = base_url.rstrip("/") + value
+    return value if _checked_url(value) else None
+
+
+@lru_cache(maxsize=4096)  # a fragment names a few hundred addresses, most of them again next time
+def _checked_url(value: str) -> bool:
     parts = urlsplit(value)
-    return value if parts.scheme in ("http", "https") and parts.netloc else None
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _text(value: Any) -> str:
