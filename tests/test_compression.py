@@ -157,3 +157,16 @@ async def test_a_stored_answer_is_inflated_for_a_request_accepting_no_coding(api
     again, repeat = await _raw(api, path, **{"Accept-Encoding": "identity"})
     assert answers.hits == hits + 1 and "content-encoding" not in again.headers
     assert repeat == first and int(again.headers["content-length"]) == len(first)
+
+
+@pytest.mark.anyio
+async def test_a_stored_answer_is_weighed_again_once_a_request_made_its_gzip(api: httpx.AsyncClient) -> None:
+    memory = api.app.state.reader.memory  # type: ignore[attr-defined]
+
+    def held() -> float:
+        return next(f.bytes for f in memory.figures() if f.name == "answers")
+
+    await _raw(api, FEED, **{"Accept-Encoding": "br"})
+    before = held()
+    _, packed = await _raw(api, FEED, **{"Accept-Encoding": "gzip"})
+    assert held() == before + len(packed)

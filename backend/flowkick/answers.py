@@ -115,6 +115,10 @@ class Answers:
             return False
         return all(self._epochs.get(s, 0) == e for s, e in zip(answer.source_ids, answer.epochs, strict=True))
 
+    def keep(self, key: Key, answer: Answer) -> None:
+        """Keep `answer` again, weighed anew (a request just made its body's gzip)."""
+        self._answers.keep(key, answer)
+
     def put(self, key: Key, view: FeedView, body: Encoded, etag: str, headers: dict[str, str], media_type: str) -> None:
         self._answers.keep(key, Answer(
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
@@ -151,13 +155,14 @@ class RepeatAnswers:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(STORED_PATHS):
             reader: Reader = scope["app"].state.reader
-            answer = reader.answers.get(request_key(scope), reader.clock.now())
-            if answer is not None and await _send_repeat(reader, answer, scope, send):
+            key = request_key(scope)
+            answer = reader.answers.get(key, reader.clock.now())
+            if answer is not None and await _send_repeat(reader, key, answer, scope, send):
                 return
         await self.app(scope, receive, send)
 
 
-async def _send_repeat(reader: Reader, answer: Answer, scope: Scope, send: Send) -> bool:
+async def _send_repeat(reader: Reader, key: Key, answer: Answer, scope: Scope, send: Send) -> bool:
     """Count and send a stored answer; False when the full path must decide instead."""
     if not reader.quotas.loaded(answer.client_id):
         return False
@@ -177,7 +182,10 @@ async def _send_repeat(reader: Reader, answer: Answer, scope: Scope, send: Send)
         await send({"type": "http.response.start", "status": 304, "headers": answer.caching + extra})
         await send({"type": "http.response.body", "body": b""})
         return True
+    weight = answer.size
     body, headers = answer.pick(accept_encoding)
+    if answer.size != weight:
+        reader.answers.keep(key, answer)
     await send({"type": "http.response.start", "status": answer.status_code, "headers": headers + extra})
     await send({"type": "http.response.body", "body": body})
     return True

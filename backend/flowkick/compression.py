@@ -28,7 +28,6 @@ MIN_SIZE = 1024
 DYNAMIC_QUALITY = 5  # feed bodies: within ~5 % of the best ratio at a tenth of quality 11's time
 STATIC_QUALITY = 11  # files compressed once per process: the smallest brotli makes
 GZIP_LEVEL = 6
-GZIP_SHARE = 1.2  # a body's gzip, made on first need, weighs about this times its brotli
 
 Coding = str | None  # "br", "gzip", or None for the bytes as they are
 CODINGS: tuple[Coding, ...] = ("br", "gzip")
@@ -45,10 +44,9 @@ class Encoded:
 
     @property
     def size(self) -> int:
-        """Bytes held, for the memory budget, counting the gzip a request may still ask for."""
-        if self.br is None:
-            return len(self.plain or b"")
-        return int(len(self.br) * (1 + GZIP_SHARE))
+        """Bytes held, for the memory budget (a cache keeping a body weighs it again once a
+        request made its gzip: `answers.Answers.keep`)."""
+        return len(self.plain or b"") + len(self.br or b"") + len(self._gzip or b"")
 
     def identity(self) -> bytes:
         return self.plain if self.plain is not None else brotli.decompress(self.br or b"")
