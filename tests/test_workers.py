@@ -74,6 +74,11 @@ class Server:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=120)
 
+    def interrupt(self) -> int:
+        """Ctrl-C: SIGINT to every process of the server's group, workers included."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=120)
+
 
 @contextmanager
 def serving(folder: Path, env: dict[str, str], workers: int = 2) -> Iterator[Server]:
@@ -81,7 +86,8 @@ def serving(folder: Path, env: dict[str, str], workers: int = 2) -> Iterator[Ser
     log = folder / "serve.log"
     with log.open("w") as sink:
         process = subprocess.Popen([*FLOWKICK, "serve", "--port", "0", "--workers", str(workers)], cwd=folder,
-                                   env=environment(env), stdout=sink, stderr=subprocess.STDOUT, text=True)
+                                   env=environment(env), stdout=sink, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)  # a process group of its own, as in a terminal
     try:
         eventually(lambda: "http://" in log.read_text() or process.poll() is not None)
         match = re.search(r"http://127\.0\.0\.1:\d+", log.read_text())
@@ -170,13 +176,15 @@ def test_a_worker_that_dies_is_replaced_and_its_replacement_answers(tmp_path: Pa
         assert replacement in answered_by(server, seen) and not alive(killed)
 
 
-def test_sigterm_stops_every_worker_with_its_usage_flushed_and_the_server_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [Server.stop, Server.interrupt], ids=["sigterm", "ctrl-c"])
+def test_a_stop_signal_stops_every_worker_with_its_usage_flushed_and_the_server_exits_0(
+        tmp_path: Path, stop: Callable[[Server], int]) -> None:
     url = sqlite_url(tmp_path)
     with serving(tmp_path, {"FLOWKICK_DATABASE_URL": url, "FLOWKICK_USAGE_FLUSH_SECONDS": "3600"}) as server:
         statuses = server.ask(24)
         pids = server.workers().values()
-        assert server.stop() == 0
-    assert not any(alive(pid) for pid in pids)
+        assert stop(server) == 0
+    assert not any(alive(pid) for pid in pids) and "Traceback" not in server.log.read_text()
     assert flushed_requests(url) == len(statuses)  # written by each worker's shutdown, not by a flush
 
 

@@ -152,6 +152,10 @@ def _stop(processes: list[BaseProcess]) -> None:
 def _worker(settings: Settings, sock: socket.socket, workers: int, level: str) -> None:
     """A worker process's life. An app that cannot even be built is a failed start-up, as a
     lifespan that fails is to uvicorn, so the parent stops instead of starting it again."""
+    # Ctrl-C reaches every process of the terminal's group: uvicorn shuts a worker down on it
+    # as on SIGTERM, then raises it again, which must end the worker quietly, not with a
+    # KeyboardInterrupt's traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.configure(level, settings.log_format, worker=True)
     try:
         app = create_app(share(settings, workers))
