@@ -2,17 +2,18 @@
 
 The parent binds the socket once and starts N workers, each a fresh interpreter (spawn:
 nothing forked from the parent) running uvicorn with the whole app on that socket; the
-kernel hands each new connection to one of them. The parent only watches: a worker that
-dies is started again, one that fails its start-up (the database unreachable, say) stops
-the server instead of looping, and SIGTERM or SIGINT stops every worker the way a single
-server stops (its lifespan shutdown flushes the usage counts) before the parent exits 0.
+kernel hands each new connection to one of them. The parent readies the database first
+and then only watches: a worker that dies is started again, one that fails its start-up
+(its app or lifespan raises) stops the server instead of looping, and SIGTERM or SIGINT
+stops every worker the way a single server stops (its lifespan shutdown flushes the usage
+counts) before the parent exits 0.
 
 Everything the workers share goes through the database: the refresher claims sources with
 leases, each worker's version watch sees the feeds the others wrote, usage is flushed and
 monthly quotas read every process's totals (quotas.py), alerts are opened and resolved
-once (alerts.py) and client webhook deliveries are claimed (client_webhooks.py). What
-stays in one process's memory is the burst limit's token buckets: each worker enforces
-its share of the limit (`share`).
+once (alerts.py) and client webhook deliveries are claimed (client_webhooks.py). The
+workers are handed one secret key. What stays in one process's memory is the burst
+limit's token buckets: each worker enforces its share of the limit (`share`).
 """
 
 from __future__ import annotations
