@@ -121,7 +121,7 @@ async def _quota_conditions(session: AsyncSession, settings: Settings, now: floa
         select(Client.id, Client.name, Client.plan, func.sum(Usage.requests))
         .join(Usage, col(Usage.client_id) == Client.id)
         .where(col(Usage.day).startswith(month_of(now)), col(Client.active))
-        .group_by(Client.id, Client.name, Client.plan))).all()
+        .group_by(col(Client.id), col(Client.name), col(Client.plan)))).all()
     found: list[Condition] = []
     for client_id, name, plan_name, requests in used:
         limit = plans[plan_name].monthly_requests

@@ -148,7 +148,7 @@ class UsageCounter:
         for source_id, at in requested.items():
             await session.execute(
                 update(FeedCache)
-                .where(FeedCache.source_id == source_id,
+                .where(col(FeedCache.source_id) == source_id,
                        or_(col(FeedCache.last_requested_at).is_(None), col(FeedCache.last_requested_at) < at))
                 .values(last_requested_at=at)
             )
