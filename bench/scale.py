@@ -16,7 +16,12 @@
    RSS after the fill, after the cold pass and after the load.
 
     .venv/bin/python bench/scale.py                   # 2,000 clients (6,000 sources): a few minutes
-    .venv/bin/python bench/scale.py --clients 10000   # the issue's 30,000 sources: ~20 minutes here
+    .venv/bin/python bench/scale.py --clients 10000   # the issue's 30,000 sources: ~10 minutes here
+    .venv/bin/python bench/scale.py --postgres        # the same on a PostgreSQL started for the run
+    .venv/bin/python bench/scale.py --workers 2       # `flowkick serve --workers 2`, on every core
+
+With `--workers N` the server is not pinned (its workers share every core with wrk) and
+the RSS printed is the sum over its processes.
 
 A benchmark, not a test: it asserts nothing.
 """
@@ -37,10 +42,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from flowkick.clients import create_client
 from flowkick.database import Database
@@ -59,18 +65,55 @@ def main() -> None:
     options = _options()
     if options.memory_mb:
         BENCH_ENV["FLOWKICK_MEMORY_CACHE_MB"] = str(options.memory_mb)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, database(Path(folder), options.postgres) as url:
         work = Path(folder)
+        BENCH_ENV["FLOWKICK_DATABASE_URL"] = url
+        print(f"database {url.split(':')[0]}, flowkick serve --workers {options.workers}")
         started = time.monotonic()
-        keys = asyncio.run(build(work, options.clients))
+        keys = asyncio.run(build(url, options.clients))
         print(f"built {options.clients} clients, {options.clients * 3} sources in {time.monotonic() - started:.0f} s")
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "flowkick", "refresh"], cwd=work, env=_env(), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        filling = subprocess.Popen([sys.executable, "-m", "flowkick", "refresh"], cwd=work, env=_env(),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak = _peak_rss(filling)
         fill = time.monotonic() - started
-        print(f"filled {options.clients * 3} sources in {fill:.0f} s ({options.clients * 3 / fill:.0f} sources/s)")
-        _spread_expiry(work / "flowkick.db", options.renew_minutes)
+        print(f"filled {options.clients * 3} sources in {fill:.0f} s ({options.clients * 3 / fill:.0f} sources/s, "
+              f"pictures and publishing included), peak RSS {peak / 2**20:.0f} MB")
+        asyncio.run(_spread_expiry(url, options.renew_minutes))
         measure(work, keys, options)
+
+
+@contextmanager
+def database(folder: Path, postgres: bool) -> Iterator[str]:
+    """A fresh SQLite file in `folder`, or a PostgreSQL server started for the run (as the tests start it)."""
+    if not postgres:
+        yield f"sqlite+aiosqlite:///{folder / 'flowkick.db'}"
+        return
+    sys.path.insert(0, str(HERE.parent))
+    from tests.support.postgres import PostgresCluster
+
+    root = Path(tempfile.mkdtemp(prefix="flowkick-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    cluster = PostgresCluster(root)
+    cluster.start()
+    try:
+        cluster.sql("CREATE DATABASE flowkick")
+        yield cluster.url("flowkick")
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _peak_rss(process: subprocess.Popen[bytes]) -> int:
+    """The highest RSS a process reached, sampled until it ends (it must exit 0)."""
+    peak = 0
+    while process.poll() is None:
+        with suppress(FileNotFoundError, ProcessLookupError):
+            peak = max(peak, _rss(process.pid))
+        time.sleep(0.2)
+    assert process.returncode == 0, "flowkick refresh failed"
+    return peak
 
 
 def _options() -> argparse.Namespace:
@@ -80,15 +123,17 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--memory-mb", type=float, help="FLOWKICK_MEMORY_CACHE_MB of the server (default: its own)")
+    parser.add_argument("--postgres", action="store_true", help="run on PostgreSQL instead of SQLite")
+    parser.add_argument("--workers", type=int, default=1, help="flowkick serve --workers N")
     parser.add_argument("--renew-minutes", type=float, default=10.0,
                         help="the feeds' expiry is spread over this many minutes, so the refresher renews them "
                              "during the load")
     return parser.parse_args()
 
 
-async def build(folder: Path, clients: int) -> list[str]:
+async def build(url: str, clients: int) -> list[str]:
     """The clients, written straight into the database; their publishable keys."""
-    db = Database(f"sqlite+aiosqlite:///{folder / 'flowkick.db'}")
+    db = Database(url)
     await db.connect()
     try:
         now = time.time()
@@ -98,13 +143,14 @@ async def build(folder: Path, clients: int) -> list[str]:
         await db.close()
 
 
-def _spread_expiry(database: Path, minutes: float) -> None:
+async def _spread_expiry(url: str, minutes: float) -> None:
     """Feeds expire one after another over the next minutes, as they would in a long-running server."""
-    import sqlite3
-
-    with sqlite3.connect(database) as conn:
-        conn.execute("UPDATE feed_cache SET expires_at = ? + (source_id * 7919) % ?",
-                     (time.time() + 60, max(1, int(minutes * 60))))
+    db = Database(url)
+    try:
+        await db.write(lambda s: s.execute(text("UPDATE feed_cache SET expires_at = :now + (source_id * 7919) % :span"),
+                                           {"now": time.time() + 60, "span": max(1, int(minutes * 60))}))
+    finally:
+        await db.close()
 
 
 def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
@@ -112,7 +158,9 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
     json_paths = [_path("/api/v1/social", keys, k) for k in order]
     fragment_paths = [_path("/embed", keys, k) for k in order]
     sequence = _zipf(len(order), options.zipf, SEQUENCE)
-    with server([sys.executable, "-m", "flowkick", "serve", "--port", "0"], work, work / "server.log") as (url, pid):
+    serve = [sys.executable, "-m", "flowkick", "serve", "--port", "0", "--workers", str(options.workers)]
+    cores = SERVER_CPU if options.workers == 1 else f"{SERVER_CPU},{CLIENT_CPU}"
+    with server(serve, work, work / "server.log", cores) as (url, pid):
         rss = {"after the fill": _rss(pid)}
         started = time.monotonic()
         recorded = record(url, [*json_paths, *fragment_paths])
@@ -120,7 +168,7 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
         rss["after the cold pass"] = _rss(pid)
         (work / "bodies.pickle").write_bytes(pickle.dumps(recorded))
         bare_command = [sys.executable, str(HERE / "bare_bodies.py"), str(work / "bodies.pickle")]
-        with server(bare_command, work, work / "bare.log") as (bare_url, _):
+        with server(bare_command, work, work / "bare.log", SERVER_CPU) as (bare_url, _):
             runs = {}
             for name, paths, seq in (("JSON, Zipf", json_paths, sequence), ("fragments, Zipf", fragment_paths, sequence),
                                      ("one hot fragment", fragment_paths[:1], [1])):
@@ -232,10 +280,10 @@ def _sizes(recorded: Recorded, json_paths: list[str], fragment_paths: list[str])
 
 
 @contextmanager
-def server(command: list[str], folder: Path, output: Path) -> Iterator[tuple[str, int]]:
-    """A server pinned to one core; yields the URL it prints first and its process id."""
+def server(command: list[str], folder: Path, output: Path, cores: str) -> Iterator[tuple[str, int]]:
+    """A server pinned to `cores`; yields the URL it prints first and its process id."""
     with output.open("w") as sink:
-        process = subprocess.Popen(_pinned(SERVER_CPU, command), cwd=folder, env=_env(), stdout=sink, text=True)
+        process = subprocess.Popen(_pinned(cores, command), cwd=folder, env=_env(), stdout=sink, text=True)
     try:
         deadline = time.monotonic() + 120
         while not (match := re.search(r"http://127\.0\.0\.1:\d+", output.read_text())):
@@ -257,8 +305,11 @@ def _pinned(cpu: str, command: list[str]) -> list[str]:
 
 
 def _rss(pid: int) -> int:
+    """The resident memory of a process and of its children (the workers of --workers N)."""
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+    own = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(_rss(int(child)) for child in children)
 
 
 if __name__ == "__main__":
