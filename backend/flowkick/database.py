@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel, select, text
 
-from flowkick.tables import SchemaVersion  # importing the module registers every table
+from flowkick.tables import REFRESH_COLUMNS, SchemaVersion  # importing the module registers every table
 
 T = TypeVar("T")
 
@@ -54,6 +54,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS ix_feed_cache_version ON feed_cache (source_id, version)",
         "CREATE INDEX IF NOT EXISTS ix_feed_cache_media ON feed_cache "
         "(status, content_hash, media_hash, media_retry_at, last_requested_at)",
+        f"CREATE INDEX IF NOT EXISTS ix_feed_cache_refresh ON feed_cache ({', '.join(REFRESH_COLUMNS)})",
     ],
 }
 

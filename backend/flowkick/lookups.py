@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,6 +54,8 @@ class Lookups:
         self._path = db.engine.url.database if db.is_sqlite else None
         self._connections: list[sqlite3.Connection | None] = [None, None]  # point reads, scans
         self._statements: dict[str, Any] = {}
+        self._scanning = threading.Lock()
+        self._closed = False
 
     async def rows(self, sql: str, **params: Any) -> list[Row]:
         """A point read: one indexed statement."""
@@ -63,8 +66,14 @@ class Lookups:
     async def scan(self, sql: str) -> list[Row]:
         """A read of every feed, off the event loop."""
         if self._path:
-            return await asyncio.to_thread(lambda: self._sqlite(1).execute(sql).fetchall())
+            return await asyncio.to_thread(self._scan, sql)
         return await self._pooled(sql, {})
+
+    def _scan(self, sql: str) -> list[Row]:
+        with self._scanning:
+            if self._closed:
+                raise RuntimeError("the read path's connections are closed")
+            return self._sqlite(1).execute(sql).fetchall()
 
     async def _pooled(self, sql: str, params: dict[str, Any]) -> list[Row]:
         statement = self._statements.get(sql)
@@ -74,6 +83,13 @@ class Lookups:
             return list((await connection.execute(statement, params)).all())
 
     def close(self) -> None:
+        """Close the connections; a scan still running in its thread (its caller may have been
+        cancelled, the thread cannot be) ends first: closing under it crashed the process."""
+        with self._scanning:
+            self._closed = True
+            self._close()
+
+    def _close(self) -> None:
         for connection in self._connections:
             if connection is not None:
                 connection.close()

@@ -62,16 +62,23 @@ class ClientSource(SQLModel, table=True):
     created_at: float
 
 
+REFRESH_COLUMNS = ("fetched_at", "expires_at", "next_attempt_at", "lease_until", "last_requested_at", "version",
+                   "newest_at", "counts_renewed_at")
+
+
 class FeedCache(SQLModel, table=True):
     """The latest good items of one source and everything the refresher knows about it."""
 
     __tablename__ = "feed_cache"
     # ix_feed_cache_version covers the once-a-second version check: it never reads the big rows.
-    # ix_feed_cache_media covers the media worker's choice of feeds to gather (media/catalog.py).
+    # ix_feed_cache_media covers the media worker's choice of feeds to gather (media/catalog.py),
+    # ix_feed_cache_refresh the refresher's (`Refresher._due`): SQLite keeps a long row's
+    # later columns on overflow pages, so filtering on the rows walked every feed's items.
     __table_args__ = (Index("ix_feed_cache_due", "status", "expires_at"),
                       Index("ix_feed_cache_version", "source_id", "version"),
                       Index("ix_feed_cache_media", "status", "content_hash", "media_hash", "media_retry_at",
-                            "last_requested_at"))
+                            "last_requested_at"),
+                      Index("ix_feed_cache_refresh", *REFRESH_COLUMNS))
 
     source_id: int = Field(foreign_key="source.id", primary_key=True)
     items: list[dict[str, Any]] = _json([])
