@@ -1,8 +1,9 @@
 """Read path at scale: many clients, a Zipf mix of keys, JSON and fragments, against a bare app.
 
 1. Builds `--clients` clients with three platforms each (instagram, tiktok, google_reviews)
-   directly in a fresh SQLite database, and fills their feeds with the demo source
-   (`flowkick refresh`, pictures included), timed.
+   directly in a fresh SQLite database, and fills their feeds with the demo source (the
+   server's own refresher, or `--fill refresh`; pictures and publishing included), timed,
+   with the filling process's peak RSS.
 2. Starts `flowkick serve` on it (pinned to one core, the burst limit off: one key asked
    thousands of times a second is the point here, not a client to slow down) and spreads
    the feeds' expiry over the next minutes, so the refresher renews sources while the
@@ -72,13 +73,10 @@ def main() -> None:
         started = time.monotonic()
         keys = asyncio.run(build(url, options.clients))
         print(f"built {options.clients} clients, {options.clients * 3} sources in {time.monotonic() - started:.0f} s")
-        started = time.monotonic()
-        filling = subprocess.Popen([sys.executable, "-m", "flowkick", "refresh"], cwd=work, env=_env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peak = _peak_rss(filling)
-        fill = time.monotonic() - started
-        print(f"filled {options.clients * 3} sources in {fill:.0f} s ({options.clients * 3 / fill:.0f} sources/s, "
-              f"pictures and publishing included), peak RSS {peak / 2**20:.0f} MB")
+        fill, peak = fill_by_server(work, url, options) if options.fill == "serve" else fill_by_cli(work)
+        print(f"filled {options.clients * 3} sources by `flowkick {options.fill}` in {fill:.0f} s "
+              f"({options.clients * 3 / fill:.0f} sources/s, pictures and publishing included), "
+              f"peak RSS {peak / 2**20:.0f} MB")
         asyncio.run(_spread_expiry(url, options.renew_minutes))
         measure(work, keys, options)
 
@@ -105,15 +103,43 @@ def database(folder: Path, postgres: bool) -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _peak_rss(process: subprocess.Popen[bytes]) -> int:
-    """The highest RSS a process reached, sampled until it ends (it must exit 0)."""
+def fill_by_cli(work: Path) -> tuple[float, int]:
+    """`flowkick refresh` on the new sources: seconds taken and its peak RSS."""
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "flowkick", "refresh"], cwd=work, env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while process.poll() is None:
         with suppress(FileNotFoundError, ProcessLookupError):
             peak = max(peak, _rss(process.pid))
         time.sleep(0.2)
     assert process.returncode == 0, "flowkick refresh failed"
-    return peak
+    return time.monotonic() - started, peak
+
+
+def fill_by_server(work: Path, url: str, options: argparse.Namespace) -> tuple[float, int]:
+    """`flowkick serve` started on the new sources, until every feed is fetched, its pictures
+    gathered and published: seconds taken and the server's peak RSS."""
+    serve = [sys.executable, "-m", "flowkick", "serve", "--port", "0", "--workers", str(options.workers)]
+    started = time.monotonic()
+    peak = 0
+    with server(serve, work, work / "fill.log", _cores(options)) as (_, pid):
+        while asyncio.run(_unfilled(url)):
+            peak = max(peak, _rss(pid))
+            time.sleep(0.5)
+        return time.monotonic() - started, max(peak, _rss(pid))
+
+
+async def _unfilled(url: str) -> int:
+    """Feeds not fetched yet, or whose pictures or published copy lag their items."""
+    db = Database(url)
+    try:
+        rows = await db.read(lambda s: s.execute(text(
+            "SELECT count(*) FROM feed_cache f LEFT JOIN feed_public p ON p.source_id = f.source_id "
+            "WHERE f.status <> 'ok' OR f.media_hash <> f.content_hash OR p.version IS NULL OR p.version <> f.version")))
+        return int(rows.scalar_one())
+    finally:
+        await db.close()
 
 
 def _options() -> argparse.Namespace:
@@ -125,6 +151,8 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--memory-mb", type=float, help="FLOWKICK_MEMORY_CACHE_MB of the server (default: its own)")
     parser.add_argument("--postgres", action="store_true", help="run on PostgreSQL instead of SQLite")
     parser.add_argument("--workers", type=int, default=1, help="flowkick serve --workers N")
+    parser.add_argument("--fill", choices=("serve", "refresh"), default="serve",
+                        help="fill the new sources by the server's own refresher, or by `flowkick refresh`")
     parser.add_argument("--renew-minutes", type=float, default=10.0,
                         help="the feeds' expiry is spread over this many minutes, so the refresher renews them "
                              "during the load")
@@ -159,8 +187,7 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
     fragment_paths = [_path("/embed", keys, k) for k in order]
     sequence = _zipf(len(order), options.zipf, SEQUENCE)
     serve = [sys.executable, "-m", "flowkick", "serve", "--port", "0", "--workers", str(options.workers)]
-    cores = SERVER_CPU if options.workers == 1 else f"{SERVER_CPU},{CLIENT_CPU}"
-    with server(serve, work, work / "server.log", cores) as (url, pid):
+    with server(serve, work, work / "server.log", _cores(options)) as (url, pid):
         rss = {"after the fill": _rss(pid)}
         started = time.monotonic()
         recorded = record(url, [*json_paths, *fragment_paths])
@@ -298,6 +325,11 @@ def server(command: list[str], folder: Path, output: Path, cores: str) -> Iterat
 def _env() -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWKICK_", "APIFY_"))}
     return {**clean, **BENCH_ENV}
+
+
+def _cores(options: argparse.Namespace) -> str:
+    """One core for one server process, wrk on the other; several workers get every core."""
+    return SERVER_CPU if options.workers == 1 else f"{SERVER_CPU},{CLIENT_CPU}"
 
 
 def _pinned(cpu: str, command: list[str]) -> list[str]:
