@@ -233,7 +233,7 @@ class ClientWebhooks:
 
     async def _enqueue(self, session: AsyncSession, source_ids: set[int]) -> None:
         now = self.clock.now()
-        for source_id in sorted(source_ids):
+        for source_id in await _listened(session, source_ids):
             for message in await _messages(session, source_id, now):
                 session.add(WebhookDelivery(id="msg_" + secrets.token_urlsafe(18), webhook_id=message.webhook_id,
                                             event_type=message.event, payload=message.payload, created_at=now,
@@ -259,6 +259,19 @@ class ClientWebhooks:
         log.log(logging.INFO if error is None else logging.WARNING, "webhook delivery", extra={"fields": {
             "delivery": delivery.id, "webhook": hook.id, "client_id": hook.client_id, "event": delivery.event_type,
             "status": status, "error": error, "attempt": delivery.attempts + 1}})
+
+
+async def _listened(session: AsyncSession, source_ids: set[int]) -> list[int]:
+    """The sources among these that an active webhook listens to: one query, however many
+    feeds a refresh stored (a first fill stores thousands, usually with no webhook at all)."""
+    ids, listened = sorted(source_ids), set()
+    for start in range(0, len(ids), 500):  # SQLite takes a bounded number of parameters
+        rows = await session.execute(
+            select(ClientSource.source_id)
+            .join(ClientWebhook, col(ClientWebhook.client_id) == ClientSource.client_id)
+            .where(col(ClientSource.source_id).in_(ids[start:start + 500]), col(ClientWebhook.active)))
+        listened.update(rows.scalars())
+    return sorted(listened)
 
 
 async def _messages(session: AsyncSession, source_id: int, now: float) -> list[_Message]:
