@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select, text
 
-from flowkick.database import SCHEMA_VERSION, Database, SchemaTooNew, schema_version
+from flowkick.database import SCHEMA_VERSION, Database, SchemaTooNew, in_list, schema_version
 from flowkick.tables import Client, FeedCache
 
 pytestmark = pytest.mark.anyio
@@ -140,3 +140,14 @@ async def test_a_killed_refresh_leaves_the_database_consistent(tmp_path: Path) -
     assert all(r.item_count == len(r.items) for r in rows)
     assert all((r.status, r.fetched_at is None) in {("pending", True), ("ok", False)} for r in rows)
     assert any(r.status == "ok" for r in rows)
+
+
+@pytest.mark.parametrize(("values", "padded"), [
+    ([], []),
+    ([7], [7]),
+    ([1, 2, 3], [1, 2, 3, 3]),
+    ([5, 5, 6], [5, 6]),
+    (list(range(5)), [0, 1, 2, 3, 4, 4, 4, 4]),
+])
+def test_an_in_list_is_padded_to_a_power_of_two_with_its_last_value(values: list[int], padded: list[int]) -> None:
+    assert in_list(values) == padded

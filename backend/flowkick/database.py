@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import orjson
@@ -130,6 +130,18 @@ class Database:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")
+
+
+def in_list(values: Iterable[T]) -> list[T]:
+    """The values of an IN (…) for a statement run again and again, their number padded (by
+    repeating the last) to a power of two. Every length of an IN list is a statement of its
+    own, prepared and kept in each connection's statement cache; with thousands of ids in a
+    list whose length changed on every refresher tick, those cached statements grew a
+    process by a gigabyte. Padded, a statement has a dozen shapes at most."""
+    listed = list(dict.fromkeys(values))
+    if not listed:
+        return listed
+    return listed + [listed[-1]] * ((1 << (len(listed) - 1).bit_length()) - len(listed))
 
 
 def _settled(task: asyncio.Future[Any]) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from flowkick.database import Database
+from flowkick.database import Database, in_list
 from flowkick.feeds import public_body
 from flowkick.lookups import UNPUBLISHED, Lookups
 from flowkick.media.resolve import UrlFor
@@ -106,7 +106,7 @@ class Publisher:
             self.on_published(published)
 
     async def _publish(self, session: AsyncSession, source_ids: list[int]) -> list[int]:
-        rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(source_ids)))).scalars()
+        rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(in_list(source_ids))))).scalars()
         values = [{"source_id": row.source_id, "version": row.version, "base": self.base, "status": row.status,
                    "fetched_at": row.fetched_at, "expires_at": row.expires_at, "body": public_body(row, self.url_for)}
                   for row in rows]

@@ -38,7 +38,7 @@ from flowkick import collection, costs
 from flowkick.budgets import Budgets
 from flowkick.clock import Clock
 from flowkick.collection import Due
-from flowkick.database import Database
+from flowkick.database import Database, in_list
 from flowkick.plans import Plans
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, RunSource, RunStarted, Source
@@ -46,6 +46,7 @@ from flowkick.tables import Client, ClientSource, FeedCache, RefreshRun
 from flowkick.tables import Source as SourceRow
 
 log = logging.getLogger("flowkick.refresher")
+LINKS_CHUNK = 512  # sources whose clients and plans are read in one statement
 
 Progress = Callable[[str, int, int], None]  # platform, handles done, handles due
 Report = Callable[[str, int], None]  # platform, handles just finished
@@ -253,8 +254,8 @@ class Refresher:
                 or_(
                     col(fc.fetched_at).is_(None),
                     and_(col(fc.expires_at) <= soon, col(fc.last_requested_at) >= active_since),
-                    and_(col(fc.expires_at) <= now, col(fc.source_id).in_(requested)),
-                    col(fc.source_id).in_(forced),
+                    and_(col(fc.expires_at) <= now, col(fc.source_id).in_(in_list(requested))),
+                    col(fc.source_id).in_(in_list(forced)),
                 ),
             )
             .order_by(col(fc.fetched_at).is_not(None), col(fc.expires_at), fc.source_id)
@@ -279,14 +280,16 @@ class Refresher:
         if not source_ids:
             return {}
         frozen = self.frozen() | held
-        links = await self.db.read(lambda s: s.execute(
-            select(ClientSource.source_id, ClientSource.client_id, Client.plan)
-            .join(Client, col(Client.id) == ClientSource.client_id)
-            .where(col(ClientSource.source_id).in_(source_ids))))
         waits = dict.fromkeys(source_ids, float("inf"))
-        for source_id, client_id, plan in links.all():
-            if client_id not in frozen:
-                waits[source_id] = min(waits[source_id], self.plans[plan].min_refresh_seconds)
+        for start in range(0, len(source_ids), LINKS_CHUNK):
+            chunk = in_list(source_ids[start:start + LINKS_CHUNK])
+            links = await self.db.read(lambda s, chunk=chunk: s.execute(
+                select(ClientSource.source_id, ClientSource.client_id, Client.plan)
+                .join(Client, col(Client.id) == ClientSource.client_id)
+                .where(col(ClientSource.source_id).in_(chunk))))
+            for source_id, client_id, plan in links.all():
+                if client_id not in frozen:
+                    waits[source_id] = min(waits[source_id], self.plans[plan].min_refresh_seconds)
         return waits
 
     async def _claim(self, batch: list[Due]) -> list[Due]:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from flowkick.database import Database
+from flowkick.database import Database, in_list
 from flowkick.tables import ClientSource, FeedCache, MediaAsset
 
 
@@ -65,7 +65,7 @@ async def pending(db: Database, now: float, limit: int) -> list[Pending]:
 async def assets(db: Database, digests: list[str]) -> dict[str, MediaAsset]:
     if not digests:
         return {}
-    rows = await db.read(lambda s: s.execute(select(MediaAsset).where(col(MediaAsset.digest).in_(digests))))
+    rows = await db.read(lambda s: s.execute(select(MediaAsset).where(col(MediaAsset.digest).in_(in_list(digests)))))
     return {a.digest: a for a in rows.scalars()}
 
 
