@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from flowkick import refresher as refresher_module
 from flowkick.clients import create_client
 from flowkick.feeds import load_snapshot
 from flowkick.platforms import PLATFORMS
@@ -294,3 +295,18 @@ async def test_a_request_made_while_the_refresher_looks_for_work_is_not_lost(rig
     assert (await looking).runs == 1
     assert (await rig.refresher.run_once()).runs == 1
     assert [handles for _, handles in rig.source.calls[-2:]] == [["a.cafe"], ["b.cafe"]]
+
+
+async def test_requests_beyond_the_rows_a_tick_reads_wait_for_the_next_ticks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(refresher_module, "DUE_ROWS_PER_SLOT", 1)  # a tick for one batch reads one row
+    rig = await make_rig(tmp_path, batch_size=1)
+    sources = await rig.track("a.cafe", "b.cafe", "c.cafe")
+    await rig.refresher.run_once()
+    rig.clock.advance(25 * 3600)  # expired and not asked for lately: only a request makes them due
+    for source_id in sources:
+        rig.refresher.request(source_id)
+    claimed = [d.source_id for _ in sources for batch in await rig.refresher._claimed_batches(None, limit=1)
+               for d in batch]
+    await rig.db.close()
+    assert sorted(claimed) == sorted(sources)

@@ -47,6 +47,7 @@ from flowkick.tables import Source as SourceRow
 
 log = logging.getLogger("flowkick.refresher")
 LINKS_CHUNK = 512  # sources whose clients and plans are read in one statement
+DUE_ROWS_PER_SLOT = 3  # due rows a tick reads per batch it may start (some are skipped: plans, quotas)
 
 Progress = Callable[[str, int, int], None]  # platform, handles done, handles due
 Report = Callable[[str, int], None]  # platform, handles just finished
@@ -225,21 +226,42 @@ class Refresher:
     async def _claimed_batches(self, platforms: set[str] | None, limit: int | None = None) -> list[list[Due]]:
         """Lease at most `limit` batches: a leased batch that does not run would block its sources."""
         asked = set(self._requested)
-        due = await self._due(platforms, asked)
+        forced, self._forced = self._forced, set()
+        due, looked = await self._enough_due(platforms, asked, forced, limit)
+        if looked is not None:
+            self._forced |= forced - looked  # forced beyond the rows read: the next tick's
         batches: list[list[Due]] = []
         for batch in collection.batches(due, self.settings.batch_size)[:limit]:
             claimed = await self._claim(batch)
             if claimed:
                 batches.append(claimed)
         waiting = {d.source_id for d in due} - {d.source_id for b in batches for d in b}
-        # Forget the requests this pass answered; keep those waiting for a free slot, and
-        # those that came in while it queried the database (they were not looked at yet).
-        self._requested -= asked - waiting
+        # Forget the requests this pass answered; keep those waiting for a free slot, those
+        # beyond the rows looked at, and those that came in while it queried the database.
+        self._requested -= (asked if looked is None else asked & looked) - waiting
         return batches
 
-    async def _due(self, platforms: set[str] | None, requested: set[int]) -> list[Due]:
+    async def _enough_due(self, platforms: set[str] | None, requested: set[int], forced: set[int],
+                          limit: int | None) -> tuple[list[Due], set[int] | None]:
+        """Enough due sources for `limit` batches, most urgent first, and which sources were
+        read when not all were. A tick that can start four runs reads a few hundred rows, not
+        every due feed (a first fill of 30,000 read them all once per run); when the rows
+        read are mostly skipped (plans' intervals, spent quotas) it reads four times more."""
+        if limit is None:
+            return await self._due(platforms, requested, forced, None)
+        wanted = limit * self.settings.batch_size
+        rows = wanted * DUE_ROWS_PER_SLOT
+        while True:
+            due, looked = await self._due(platforms, requested, forced, rows)
+            if looked is None or len(due) >= wanted:
+                return due, looked
+            rows *= 4
+
+    async def _due(self, platforms: set[str] | None, requested: set[int], forced: set[int],
+                   rows_wanted: int | None) -> tuple[list[Due], set[int] | None]:
+        """What is due now, most urgent first; when only the first `rows_wanted` were read,
+        also which sources those were."""
         now = self.clock.now()
-        forced, self._forced = self._forced, set()
         active_since = now - self.settings.active_window_hours * 3600
         soon = now + self.settings.refresh_ahead_seconds
         fc = FeedCache
@@ -262,13 +284,17 @@ class Refresher:
         )
         if platforms:
             query = query.where(col(SourceRow.platform).in_(platforms))
-        rows = [row for row in (await self.db.read(lambda s: s.execute(query))).all() if row[1] in self.sources]
+        if rows_wanted is not None:
+            query = query.limit(rows_wanted)
+        read = (await self.db.read(lambda s: s.execute(query))).all()
+        looked = {row[0] for row in read} if rows_wanted is not None and len(read) == rows_wanted else None
+        rows = [row for row in read if row[1] in self.sources]
         budget = await self.budgets.state()
         if budget.exhausted:  # the month's Apify budget is spent: only what an operator forces runs
             rows = [row for row in rows if row[0] in forced]
         waits = await self._plan_waits([row[0] for row in rows if row[0] not in forced], budget.held_clients)
         return [collection.plan(Due(*row[:4]), collection.Stored(*row[4:7]), self.settings, now) for row in rows
-                if row[0] in forced or row[4] is None or row[4] + waits.get(row[0], 0) <= now]
+                if row[0] in forced or row[4] is None or row[4] + waits.get(row[0], 0) <= now], looked
 
     async def _plan_waits(self, source_ids: list[int], held: frozenset[int]) -> dict[int, float]:
         """Per source, the shortest refresh interval among the plans of clients still within quota.
