@@ -178,7 +178,9 @@ def admin_page(browser: Browser, site: WordPress) -> Iterator[Page]:
     page.fill("#user_login", ADMIN[0])
     page.fill("#user_pass", ADMIN[1])
     page.click("#wp-submit")
-    page.wait_for_url(re.compile(r"/wp-admin/"))
+    # The first admin page php -S renders is slow on a loaded machine: it once took over
+    # Playwright's default 30 s at the end of a full suite run.
+    page.wait_for_url(re.compile(r"/wp-admin/"), timeout=90_000)
     yield page
     context.close()
 
