@@ -9,11 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlmodel import col, delete, update
-from starlette.applications import Starlette
 
 from flowkick.clients import create_client
 from flowkick.tables import FeedCache, FeedPublic
-from tests.support.apps import demo_api, running, scripted_app, until
+from tests.support.apps import app_of, demo_api, demo_source_id, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
 
@@ -24,23 +23,14 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _app(api: httpx.AsyncClient) -> Starlette:
-    return api.app  # type: ignore[attr-defined, no-any-return]
-
-
-async def _source_id(api: httpx.AsyncClient, platform: str) -> int:
-    client = await _app(api).state.reader.resolve("pk_demo")
-    return int(client.sources[platform][0].source_id)
-
-
 async def _version(api: httpx.AsyncClient, source_id: int) -> int:
-    row = await _app(api).state.db.read(lambda s: s.get(FeedCache, source_id))
+    row = await app_of(api).state.db.read(lambda s: s.get(FeedCache, source_id))
     return int(row.version)
 
 
 async def _stored(api: httpx.AsyncClient, path: str, **params: str) -> bool:
     """Asks once; True when the answer came from a stored answer."""
-    answers = _app(api).state.reader.answers
+    answers = app_of(api).state.reader.answers
     before = answers.hits
     answer = await api.get(path, params={"api_key": "pk_demo", **params})
     assert answer.status_code == 200
@@ -49,9 +39,9 @@ async def _stored(api: httpx.AsyncClient, path: str, **params: str) -> bool:
 
 async def _refreshed(api: httpx.AsyncClient, platform: str) -> None:
     """Has the refresher fetch one source again, as it does when it expires, and waits for the write."""
-    source_id = await _source_id(api, platform)
+    source_id = await demo_source_id(api, platform)
     version = await _version(api, source_id)
-    _app(api).state.refresher.refresh_now(source_id)
+    app_of(api).state.refresher.refresh_now(source_id)
     await until(lambda: _moved_on(api, source_id, version))
 
 
@@ -90,14 +80,14 @@ async def test_a_wall_without_the_refreshed_feed_keeps_its_stored_answer(api: ht
 
 async def test_pictures_stored_for_one_feed_keep_another_feeds_answers(api: httpx.AsyncClient) -> None:
     await _stored(api, "/api/v1/social/tiktok")
-    _app(api).state.media.on_update([await _source_id(api, "instagram")])
+    app_of(api).state.media.on_update([await demo_source_id(api, "instagram")])
     assert await _stored(api, "/api/v1/social/tiktok")
 
 
 async def test_a_feed_read_while_it_changes_is_answered_but_not_kept(api: httpx.AsyncClient) -> None:
-    reader = _app(api).state.reader
-    source_id = await _source_id(api, "youtube")
-    await _app(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
+    reader = app_of(api).state.reader
+    source_id = await demo_source_id(api, "youtube")
+    await app_of(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
     reader.forget_feeds([source_id])
     read = asyncio.create_task(reader._snapshot(source_id))
     await asyncio.sleep(0)  # the read has started and waits for the feed's row (it is not published)...
@@ -113,7 +103,7 @@ async def test_a_repeated_fragment_is_answered_from_its_stored_answer(api: httpx
 
 
 async def test_a_repeated_fragment_is_counted_like_the_first(api: httpx.AsyncClient) -> None:
-    usage = _app(api).state.usage
+    usage = app_of(api).state.usage
     before = usage.pending(1)["requests"]
     for _ in range(3):
         await api.get("/embed/tiktok", params={"api_key": "pk_demo"})
@@ -155,10 +145,10 @@ async def _fragment_status(client: httpx.AsyncClient, key: str, headers: dict[st
 
 async def test_a_feed_written_by_another_process_is_forgotten_at_the_next_version_check(
         api: httpx.AsyncClient) -> None:
-    reader = _app(api).state.reader
-    source_id = await _source_id(api, "tiktok")
+    reader = app_of(api).state.reader
+    source_id = await demo_source_id(api, "tiktok")
     await _stored(api, "/api/v1/social/tiktok")
-    await _app(api).state.db.write(lambda s: s.execute(
+    await app_of(api).state.db.write(lambda s: s.execute(
         update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
     await reader.check_versions()  # the watcher's own check may have come first: either forgets it
     assert not await _stored(api, "/api/v1/social/tiktok")
@@ -166,5 +156,5 @@ async def test_a_feed_written_by_another_process_is_forgotten_at_the_next_versio
 
 async def test_a_version_check_keeps_the_feeds_nobody_changed(api: httpx.AsyncClient) -> None:
     await _stored(api, "/api/v1/social/tiktok")
-    assert await _app(api).state.reader.check_versions() == []
+    assert await app_of(api).state.reader.check_versions() == []
     assert await _stored(api, "/api/v1/social/tiktok")

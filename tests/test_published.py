@@ -10,12 +10,11 @@ import httpx
 import orjson
 import pytest
 from sqlmodel import col, delete, select, update
-from starlette.applications import Starlette
 
 from flowkick.feeds import load_snapshot
 from flowkick.readpath import absolute
 from flowkick.tables import FeedCache, FeedPublic
-from tests.support.apps import demo_api, until
+from tests.support.apps import app_of, demo_api, demo_source_id, until
 
 pytestmark = pytest.mark.anyio
 
@@ -26,21 +25,12 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _app(api: httpx.AsyncClient) -> Starlette:
-    return api.app  # type: ignore[attr-defined, no-any-return]
-
-
-async def _source_id(api: httpx.AsyncClient, platform: str) -> int:
-    client = await _app(api).state.reader.resolve("pk_demo")
-    return int(client.sources[platform][0].source_id)
-
-
 async def _published(api: httpx.AsyncClient, source_id: int) -> FeedPublic | None:
-    return await _app(api).state.db.read(lambda s: s.get(FeedPublic, source_id))  # type: ignore[no-any-return]
+    return await app_of(api).state.db.read(lambda s: s.get(FeedPublic, source_id))  # type: ignore[no-any-return]
 
 
 async def _row(api: httpx.AsyncClient, source_id: int) -> FeedCache:
-    return await _app(api).state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
+    return await app_of(api).state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
 
 
 async def _is_current(api: httpx.AsyncClient, source_id: int) -> bool:
@@ -49,14 +39,14 @@ async def _is_current(api: httpx.AsyncClient, source_id: int) -> bool:
 
 
 async def _feed(api: httpx.AsyncClient, platform: str) -> dict[str, Any]:
-    _app(api).state.reader.forget_feeds([await _source_id(api, platform)])
+    app_of(api).state.reader.forget_feeds([await demo_source_id(api, platform)])
     answer = await api.get(f"/api/v1/social/{platform}", params={"api_key": "pk_demo"})
     assert answer.status_code == 200
     return answer.json()  # type: ignore[no-any-return]
 
 
 async def test_every_fetched_feed_is_published_at_its_rows_version(api: httpx.AsyncClient) -> None:
-    versions = await _app(api).state.db.read(lambda s: s.execute(
+    versions = await app_of(api).state.db.read(lambda s: s.execute(
         select(FeedCache.source_id, FeedCache.version, FeedPublic.version)
         .join(FeedPublic, col(FeedPublic.source_id) == FeedCache.source_id, isouter=True)))
     rows = versions.all()
@@ -64,16 +54,16 @@ async def test_every_fetched_feed_is_published_at_its_rows_version(api: httpx.As
 
 
 async def test_the_published_copy_is_the_feed_as_visitors_see_it(api: httpx.AsyncClient) -> None:
-    source_id = await _source_id(api, "instagram")
-    worked_out = await load_snapshot(_app(api).state.db, source_id, _app(api).state.reader.media_url)
+    source_id = await demo_source_id(api, "instagram")
+    worked_out = await load_snapshot(app_of(api).state.db, source_id, app_of(api).state.reader.media_url)
     assert worked_out is not None
     assert (await _published(api, source_id)).body == worked_out.public  # type: ignore[union-attr]
 
 
 async def test_a_refreshed_feed_is_published_again(api: httpx.AsyncClient) -> None:
-    source_id = await _source_id(api, "tiktok")
+    source_id = await demo_source_id(api, "tiktok")
     before = (await _published(api, source_id)).version  # type: ignore[union-attr]
-    _app(api).state.refresher.refresh_now(source_id)
+    app_of(api).state.refresher.refresh_now(source_id)
 
     async def republished() -> bool:
         published = await _published(api, source_id)
@@ -83,36 +73,36 @@ async def test_a_refreshed_feed_is_published_again(api: httpx.AsyncClient) -> No
 
 
 async def test_a_feed_written_but_not_published_is_published_by_the_check(api: httpx.AsyncClient) -> None:
-    source_id = await _source_id(api, "youtube")
-    await _app(api).state.db.write(lambda s: s.execute(
+    source_id = await demo_source_id(api, "youtube")
+    await app_of(api).state.db.write(lambda s: s.execute(
         update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
-    await _app(api).state.reader.check_published()
+    await app_of(api).state.reader.check_published()
     await until(lambda: _is_current(api, source_id))
 
 
 async def test_an_unpublished_feed_is_answered_from_its_row(api: httpx.AsyncClient) -> None:
     expected = await _feed(api, "google_reviews")
-    source_id = await _source_id(api, "google_reviews")
-    await _app(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
+    source_id = await demo_source_id(api, "google_reviews")
+    await app_of(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
     assert await _feed(api, "google_reviews") == expected
 
 
 async def test_a_copy_made_with_other_media_settings_is_not_used(api: httpx.AsyncClient) -> None:
     expected = await _feed(api, "instagram")
-    source_id = await _source_id(api, "instagram")
-    await _app(api).state.db.write(lambda s: s.execute(
+    source_id = await demo_source_id(api, "instagram")
+    await app_of(api).state.db.write(lambda s: s.execute(
         update(FeedPublic).where(col(FeedPublic.source_id) == source_id)
         .values(base="https://old-cdn.example/", body=orjson.dumps({"items": [], "profile": {}}))))
     assert await _feed(api, "instagram") == expected
 
 
 async def test_an_older_copy_never_replaces_a_newer_one(api: httpx.AsyncClient) -> None:
-    source_id = await _source_id(api, "facebook")
+    source_id = await demo_source_id(api, "facebook")
     published = await _published(api, source_id)
     assert published is not None
-    await _app(api).state.db.write(lambda s: s.execute(
+    await app_of(api).state.db.write(lambda s: s.execute(
         update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=published.version - 1)))
-    await _app(api).state.reader.publisher.publish([source_id])
+    await app_of(api).state.reader.publisher.publish([source_id])
     assert (await _published(api, source_id)).version == published.version  # type: ignore[union-attr]
 
 

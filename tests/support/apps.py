@@ -147,6 +147,17 @@ async def pictures_settled(app: Starlette) -> bool:
     return bool(waiting.scalar_one() == 0)
 
 
+def app_of(client: httpx.AsyncClient) -> Starlette:
+    """The app behind a `demo_api` client."""
+    return client.app  # type: ignore[attr-defined, no-any-return]
+
+
+async def demo_source_id(client: httpx.AsyncClient, platform: str) -> int:
+    """The id of the demo key's source on `platform`."""
+    view = await app_of(client).state.reader.resolve("pk_demo")
+    return int(view.sources[platform][0].source_id)
+
+
 async def all_published(app: Starlette) -> bool:
     """Every feed's published copy (published.py) is of its row's current version."""
     return not await app.state.reader.lookups.scan(UNPUBLISHED)
