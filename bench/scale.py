@@ -6,15 +6,16 @@
    with the filling process's peak RSS.
 2. Starts `flowkick serve` on it (pinned to one core, the burst limit off: one key asked
    thousands of times a second is the point here, not a client to slow down) and spreads
-   the feeds' expiry over the next minutes, so the refresher renews sources while the
-   load runs.
+   the feeds' expiry over each platform's TTL, so the refresher renews sources while the
+   load runs at the rate a long-running server does (30,000 sources: ~12 a second).
 3. Asks every URL once with `Accept-Encoding: br, gzip` (the cold pass) and records the
-   bytes sent, then serves exactly those bytes at the same URLs from a bare Starlette app
-   (bench/bare_bodies.py) on the same core.
-4. Drives both with wrk (pinned to the other core) through a Lua script that walks a
+   bytes sent.
+4. Drives the server with wrk (pinned to the other core) through a Lua script that walks a
    Zipf-distributed (s = `--zipf`) sequence of keys: JSON feeds, then fragments, then one
-   hot fragment. Prints req/s, p50, p99, bytes per answer on the wire, and the server's
-   RSS after the fill, after the cold pass and after the load.
+   hot fragment. Then stops it and drives a bare Starlette app serving exactly the recorded
+   bytes at the same URLs (bench/bare_bodies.py) on the same core, alone on it. Prints
+   req/s, p50, p99, bytes per answer on the wire, and the server's RSS after the fill,
+   after the cold pass and after the load.
 
     .venv/bin/python bench/scale.py                   # 2,000 clients (6,000 sources): a few minutes
     .venv/bin/python bench/scale.py --clients 10000   # the issue's 30,000 sources: ~10 minutes here
@@ -51,6 +52,7 @@ from sqlalchemy import text
 
 from flowkick.clients import create_client
 from flowkick.database import Database
+from flowkick.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 SERVER_CPU, CLIENT_CPU = "0", "1"
@@ -153,9 +155,9 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="flowkick serve --workers N")
     parser.add_argument("--fill", choices=("serve", "refresh"), default="serve",
                         help="fill the new sources by the server's own refresher, or by `flowkick refresh`")
-    parser.add_argument("--renew-minutes", type=float, default=10.0,
-                        help="the feeds' expiry is spread over this many minutes, so the refresher renews them "
-                             "during the load")
+    parser.add_argument("--renew-minutes", type=float,
+                        help="spread the feeds' expiry over this many minutes (default: over each platform's TTL, "
+                             "the steady-state renewal rate), so the refresher renews them during the load")
     return parser.parse_args()
 
 
@@ -171,12 +173,17 @@ async def build(url: str, clients: int) -> list[str]:
         await db.close()
 
 
-async def _spread_expiry(url: str, minutes: float) -> None:
-    """Feeds expire one after another over the next minutes, as they would in a long-running server."""
+async def _spread_expiry(url: str, minutes: float | None) -> None:
+    """Feeds expire one after another, as they would in a long-running server: over each
+    platform's TTL (its renewal rate in a steady state), or over `minutes`."""
     db = Database(url)
+    settings = Settings.from_env()
+    spans = {p: max(1, int(minutes * 60)) if minutes else settings.ttl(p) for p in PLATFORMS}
     try:
-        await db.write(lambda s: s.execute(text("UPDATE feed_cache SET expires_at = :now + (source_id * 7919) % :span"),
-                                           {"now": time.time() + 60, "span": max(1, int(minutes * 60))}))
+        for platform, span in spans.items():
+            await db.write(lambda s, p=platform, n=span: s.execute(text(
+                "UPDATE feed_cache SET expires_at = :now + (source_id * 7919) % :span WHERE source_id IN "
+                "(SELECT id FROM source WHERE platform = :platform)"), {"now": time.time() + 60, "span": n, "platform": p}))
     finally:
         await db.close()
 
@@ -187,29 +194,31 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
     fragment_paths = [_path("/embed", keys, k) for k in order]
     sequence = _zipf(len(order), options.zipf, SEQUENCE)
     serve = [sys.executable, "-m", "flowkick", "serve", "--port", "0", "--workers", str(options.workers)]
+    loads = (("JSON, Zipf", json_paths, sequence), ("fragments, Zipf", fragment_paths, sequence),
+             ("one hot fragment", fragment_paths[:1], [1]))
+    scripts = [_lua(work / f"{n}.lua", paths, seq) for n, (_, paths, seq) in enumerate(loads)]
     with server(serve, work, work / "server.log", _cores(options)) as (url, pid):
         rss = {"after the fill": _rss(pid)}
         started = time.monotonic()
         recorded = record(url, [*json_paths, *fragment_paths])
         cold = time.monotonic() - started
         rss["after the cold pass"] = _rss(pid)
-        (work / "bodies.pickle").write_bytes(pickle.dumps(recorded))
-        bare_command = [sys.executable, str(HERE / "bare_bodies.py"), str(work / "bodies.pickle")]
-        with server(bare_command, work, work / "bare.log", SERVER_CPU) as (bare_url, _):
-            runs = {}
-            for name, paths, seq in (("JSON, Zipf", json_paths, sequence), ("fragments, Zipf", fragment_paths, sequence),
-                                     ("one hot fragment", fragment_paths[:1], [1])):
-                script = _lua(work / f"{len(runs)}.lua", paths, seq)
-                runs[name] = (load(url, script, options), load(bare_url, script, options))
+        flowkick = [load(url, script, options) for script in scripts]
         rss["after the load"] = _rss(pid)
         caches = _memory_figures(url)
+    # The bare app runs once Flowkick has stopped: its refresher would take a share of the core.
+    (work / "bodies.pickle").write_bytes(pickle.dumps(recorded))
+    bare_command = [sys.executable, str(HERE / "bare_bodies.py"), str(work / "bodies.pickle")]
+    with server(bare_command, work, work / "bare.log", SERVER_CPU) as (bare_url, _):
+        bare = [load(bare_url, script, options) for script in scripts]
+    runs = {name: pair for (name, _, _), pair in zip(loads, zip(flowkick, bare, strict=True), strict=True)}
     print(f"cold pass: {len(recorded)} URLs, each asked once, in {cold:.1f} s ({len(recorded) / cold:.0f} req/s)")
     _sizes(recorded, json_paths, fragment_paths)
     print(f"wrk -t1 -c{options.connections} -d{options.seconds}s, Accept-Encoding: {ACCEPT}, Zipf s={options.zipf} "
           f"over {len(order)} keys; server and bare app on core {SERVER_CPU}, wrk on core {CLIENT_CPU}")
-    for name, (flowkick, bare) in runs.items():
-        print(f"  {name:17} flowkick {_figures(flowkick)}\n  {'':17} bare     {_figures(bare)}"
-              f"\n  {'':17} ratio flowkick/bare {flowkick['rps'] / bare['rps']:.2f}")
+    for name, (ours, theirs) in runs.items():
+        print(f"  {name:17} flowkick {_figures(ours)}\n  {'':17} bare     {_figures(theirs)}"
+              f"\n  {'':17} ratio flowkick/bare {ours['rps'] / theirs['rps']:.2f}")
     print("RSS of the server: " + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in rss.items()))
     print("memory after the load: " + ", ".join(caches))
 
