@@ -119,3 +119,8 @@ def test_absolute_rewrites_only_addresses_never_text_that_looks_like_one() -> No
         "text": 'see "url":"/x"', "url": "https://f.example/a", "nested": [{"webp": "https://f.example/b.webp",
                                                                           "image": "//cdn/c"}],
         "title": "/not-a-key"}
+
+
+def test_absolute_keeps_the_json_valid_whatever_the_base() -> None:
+    base = 'http://h"\\1\\g<0>'
+    assert orjson.loads(absolute(b'{"url":"/a"}', base)) == {"url": base + "/a"}

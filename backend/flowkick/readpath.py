@@ -54,7 +54,11 @@ CLIENT_MEMORY_SECONDS = 30  # clients changed by another process (the CLI) are s
 # A site-relative address (the demo's and the media folder's) under one of these keys,
 # found in serialized JSON: inside a string every quote is escaped, so `"url":"/` only
 # ever matches a key and its value.
-_RELATIVE_URL = re.compile(rb'"(url|image|avatar_url|avif|webp)":"/(?!/)')
+# The leading "/" of a site-relative address in these fields (not a protocol-relative "//").
+# The key is checked behind the slash, so the scan jumps from slash to slash and the
+# replacement is a plain literal: no Python call per address (a third of the time).
+_URL_FIELDS = (b"url", b"image", b"avatar_url", b"avif", b"webp")
+_RELATIVE_URL = re.compile(b"/(?:" + b"|".join(b'(?<="' + f + b'":"/)' for f in _URL_FIELDS) + b")(?!/)")
 
 
 @dataclass(frozen=True)
@@ -483,8 +487,10 @@ def _wall(platforms: list[str], parts: list[tuple[Tracked, FeedSnapshot]], rules
 
 def absolute(body: bytes, base: str) -> bytes:
     """Serialized JSON with its site-relative addresses (the demo's pictures, the media
-    folder's) made absolute on `base`, for apps that show them on other sites."""
-    return _RELATIVE_URL.sub(rb'"\1":"' + base.encode() + rb"/", body)
+    folder's) made absolute on `base`, for apps that show them on other sites. The base (a
+    Host header, maybe) goes in as JSON string text, and literally: no group references."""
+    in_json = orjson.dumps(base)[1:-1]
+    return _RELATIVE_URL.sub(in_json.replace(b"\\", b"\\\\") + b"/", body)
 
 
 def _client_view(rows: list[Row], key: str) -> ClientView | None:
