@@ -460,8 +460,11 @@ class Refresher:
         rows = {d.source_id: getattr(result.handles.get(d.handle), "rows", 0) for d in batch}
 
         async def work(session: AsyncSession) -> None:
+            rows_read = await session.execute(select(FeedCache).where(
+                col(FeedCache.source_id).in_(in_list(d.source_id for d in batch))))
+            found = {row.source_id: row for row in rows_read.scalars()}  # one read, not one per handle
             for due in batch:
-                row = await session.get(FeedCache, due.source_id)
+                row = found.get(due.source_id)
                 if row is None:  # the source was removed while its fetch ran
                     continue
                 error = self._apply(row, result.handles.get(due.handle), result, due, now)
