@@ -135,8 +135,12 @@ def _environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat of each file per render
     )
-    env.globals["ICONS"] = _ICONS
+    # The stats' icons are the same markup in every item: made once here, not by a macro call each.
+    icon = env.from_string('<svg class="fk-icon" width="12" height="12" viewBox="0 0 24 24" aria-hidden="true" '
+                           'focusable="false"><path fill="currentColor" d="{{ d }}"/></svg>')
+    env.globals["ICONS"] = {name: Markup(icon.render(d=path)) for name, path in _ICONS.items()}
     env.globals["stars_text"] = lambda rating: "★" * round(rating) + "☆" * (5 - round(rating))
     return env
 
