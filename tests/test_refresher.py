@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import socket
 from collections.abc import AsyncIterator
@@ -295,6 +296,23 @@ async def test_a_request_made_while_the_refresher_looks_for_work_is_not_lost(rig
     assert (await looking).runs == 1
     assert (await rig.refresher.run_once()).runs == 1
     assert [handles for _, handles in rig.source.calls[-2:]] == [["a.cafe"], ["b.cafe"]]
+
+
+async def test_a_tick_reads_more_rows_when_those_it_read_are_all_held_by_their_plans(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(refresher_module, "DUE_ROWS_PER_SLOT", 1)  # a tick for one batch reads one row first
+    rig = await make_rig(tmp_path, batch_size=1, plans=json.dumps({"free": {"min_refresh_seconds": 7200}}))
+    now = rig.clock.now()
+    await create_client(rig.db, "Slow plan", {"instagram": ["a.cafe"]}, now=now, plan="free")
+    await create_client(rig.db, "Fast plan", {"instagram": ["b.cafe"]}, now=now, plan="enterprise")
+    await rig.refresher.run_once()
+    rig.clock.advance(3600)  # both expired (TTL 1800 s); a.cafe's plan holds it until 7200 s
+    a_cafe, b_cafe = await rig.source_ids()
+    for source_id in (a_cafe, b_cafe):
+        rig.refresher.request(source_id)
+    claimed = [d.source_id for batch in await rig.refresher._claimed_batches(None, limit=1) for d in batch]
+    await rig.db.close()
+    assert claimed == [b_cafe]
 
 
 async def test_requests_beyond_the_rows_a_tick_reads_wait_for_the_next_ticks(

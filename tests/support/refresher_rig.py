@@ -33,6 +33,10 @@ class Rig:
     async def track(self, *handles: str, platform: str = "instagram") -> list[int]:
         """Sources for `handles`, tracked by a new client; returns every source id so far."""
         await create_client(self.db, "Client", {platform: list(handles)}, now=self.clock.now())
+        return await self.source_ids()
+
+    async def source_ids(self) -> list[int]:
+        """Every tracked source's id, oldest first."""
         rows = await self.db.read(lambda s: s.execute(select(FeedCache.source_id).order_by(FeedCache.source_id)))
         return list(rows.scalars())
 
