@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -129,7 +130,14 @@ class Answers:
 
 
 def _raw(headers: dict[str, str]) -> RawHeaders:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    """Raw headers. All but the ETag repeat from answer to answer (Cache-Control, Vary, CORS),
+    so those are one shared tuple each: thousands of stored answers held eleven objects each."""
+    return [(b"etag", v.encode("latin-1")) if k == "ETag" else _shared(k, v) for k, v in headers.items()]
+
+
+@lru_cache(maxsize=1024)
+def _shared(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.lower().encode("latin-1"), value.encode("latin-1")
 
 
 def _content(coding: Coding, length: int, media_type: bytes) -> RawHeaders:
