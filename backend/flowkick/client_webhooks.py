@@ -38,7 +38,7 @@ from sqlmodel import col, select
 
 from flowkick import __version__
 from flowkick.clock import Clock, iso
-from flowkick.database import Database, in_list
+from flowkick.database import Database, in_lists
 from flowkick.media.download import is_public
 from flowkick.settings import Settings
 from flowkick.tables import ClientSource, ClientWebhook, FeedCache, Source, WebhookBaseline, WebhookDelivery
@@ -264,12 +264,12 @@ class ClientWebhooks:
 async def _listened(session: AsyncSession, source_ids: set[int]) -> list[int]:
     """The sources among these that an active webhook listens to: one query, however many
     feeds a refresh stored (a first fill stores thousands, usually with no webhook at all)."""
-    ids, listened = sorted(source_ids), set()
-    for start in range(0, len(ids), 512):  # SQLite takes a bounded number of parameters
+    listened: set[int] = set()
+    for chunk in in_lists(sorted(source_ids)):
         rows = await session.execute(
             select(ClientSource.source_id)
             .join(ClientWebhook, col(ClientWebhook.client_id) == ClientSource.client_id)
-            .where(col(ClientSource.source_id).in_(in_list(ids[start:start + 512])), col(ClientWebhook.active)))
+            .where(col(ClientSource.source_id).in_(chunk), col(ClientWebhook.active)))
         listened.update(rows.scalars())
     return sorted(listened)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -142,6 +142,15 @@ def in_list(values: Iterable[T]) -> list[T]:
     if not listed:
         return listed
     return listed + [listed[-1]] * ((1 << (len(listed) - 1).bit_length()) - len(listed))
+
+
+IN_LIST_MAX = 512  # ids per IN (…): well under SQLite's and asyncpg's limits on parameters
+
+
+def in_lists(values: Sequence[T]) -> Iterator[list[T]]:
+    """The values in IN lists of at most `IN_LIST_MAX`, each padded as `in_list` pads."""
+    for start in range(0, len(values), IN_LIST_MAX):
+        yield in_list(values[start:start + IN_LIST_MAX])
 
 
 def _settled(task: asyncio.Future[Any]) -> None:

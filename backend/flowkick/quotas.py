@@ -30,13 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from flowkick.clock import Clock
-from flowkick.database import Database, in_list
+from flowkick.database import Database, in_lists
 from flowkick.errors import TooManyRequests
 from flowkick.plans import Plan, Plans
 from flowkick.tables import Usage
 from flowkick.usage import UsageCounter
-
-READ_CHUNK = 512  # clients per grouped read: well under SQLite's and asyncpg's limits on parameters
 
 
 @dataclass(frozen=True)
@@ -209,10 +207,10 @@ class Quotas:
 async def _flushed_totals(session: AsyncSession, client_ids: list[int], month: str) -> dict[int, int]:
     """Each client's requests flushed this month, by every process (days are YYYY-MM-DD)."""
     totals: dict[int, int] = {}
-    for start in range(0, len(client_ids), READ_CHUNK):
+    for chunk in in_lists(client_ids):
         rows = await session.execute(
             select(Usage.client_id, func.sum(Usage.requests))
-            .where(col(Usage.client_id).in_(in_list(client_ids[start:start + READ_CHUNK])), col(Usage.day).startswith(month))
+            .where(col(Usage.client_id).in_(chunk), col(Usage.day).startswith(month))
             .group_by(col(Usage.client_id)))
         totals.update((client_id, int(requests)) for client_id, requests in rows.all())
     return totals

@@ -51,12 +51,12 @@ MAX_LIMIT = 50
 PENDING_RETRY_AFTER = 3
 PUBLISHED_CHECK_TICKS = 30  # feed checks between two checks for unpublished feeds
 CLIENT_MEMORY_SECONDS = 30  # clients changed by another process (the CLI) are seen within this
-# A site-relative address (the demo's and the media folder's) under one of these keys,
-# found in serialized JSON: inside a string every quote is escaped, so `"url":"/` only
-# ever matches a key and its value.
-# The leading "/" of a site-relative address in these fields (not a protocol-relative "//").
-# The key is checked behind the slash, so the scan jumps from slash to slash and the
-# replacement is a plain literal: no Python call per address (a third of the time).
+_NOTHING_HIDDEN: frozenset[str] = frozenset()  # shared by every source that hides nothing
+# The leading "/" of a site-relative address (the demo's and the media folder's, not a
+# protocol-relative "//") under one of these keys, in serialized JSON: inside a string
+# every quote is escaped, so `"url":"/` only ever matches a key and its value. The key is
+# checked behind the slash, so the scan jumps from slash to slash and the replacement is a
+# plain literal: no Python call per address (a third of the time).
 _URL_FIELDS = (b"url", b"image", b"avatar_url", b"avif", b"webp")
 _RELATIVE_URL = re.compile(b"/(?:" + b"|".join(b'(?<="' + f + b'":"/)' for f in _URL_FIELDS) + b")(?!/)")
 
@@ -516,9 +516,6 @@ def _hidden(value: Any) -> frozenset[str]:
     is 216 bytes and an object for the collector: 4 MB and 20,000 objects at 30,000 sources)."""
     ids = _json(value)
     return frozenset(ids) if ids else _NOTHING_HIDDEN
-
-
-_NOTHING_HIDDEN: frozenset[str] = frozenset()
 
 
 def _json(value: Any) -> Any:

@@ -38,7 +38,7 @@ from flowkick import collection, costs
 from flowkick.budgets import Budgets
 from flowkick.clock import Clock
 from flowkick.collection import Due
-from flowkick.database import Database, in_list
+from flowkick.database import Database, in_list, in_lists
 from flowkick.plans import Plans
 from flowkick.settings import Settings
 from flowkick.sources import FetchResult, HandleResult, RunSource, RunStarted, Source
@@ -46,7 +46,6 @@ from flowkick.tables import Client, ClientSource, FeedCache, RefreshRun
 from flowkick.tables import Source as SourceRow
 
 log = logging.getLogger("flowkick.refresher")
-LINKS_CHUNK = 512  # sources whose clients and plans are read in one statement
 DUE_ROWS_PER_SLOT = 3  # due rows a tick reads per batch it may start (some are skipped: plans, quotas)
 
 Progress = Callable[[str, int, int], None]  # platform, handles done, handles due
@@ -307,8 +306,7 @@ class Refresher:
             return {}
         frozen = self.frozen() | held
         waits = dict.fromkeys(source_ids, float("inf"))
-        for start in range(0, len(source_ids), LINKS_CHUNK):
-            chunk = in_list(source_ids[start:start + LINKS_CHUNK])
+        for chunk in in_lists(source_ids):
             links = await self.db.read(lambda s, chunk=chunk: s.execute(
                 select(ClientSource.source_id, ClientSource.client_id, Client.plan)
                 .join(Client, col(Client.id) == ClientSource.client_id)
