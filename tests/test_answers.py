@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import col, delete, update
 
 from flowkick.clients import create_client
-from flowkick.tables import FeedCache, FeedPublic
+from flowkick.routes.embed import FRAGMENT_TTL
+from flowkick.tables import Client, FeedCache, FeedPublic
 from tests.support.apps import app_of, demo_api, demo_source_id, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
@@ -102,6 +103,18 @@ async def test_a_repeated_fragment_is_answered_from_its_stored_answer(api: httpx
     assert await _stored(api, "/embed/instagram", layout="list")
 
 
+async def test_a_stored_answer_outlasts_minutes_when_nothing_it_depends_on_changed(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/api/v1/social/tiktok")
+    app_of(api).state.clock.advance(600)
+    assert await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_stored_fragment_lasts_no_longer_than_its_rendering(api: httpx.AsyncClient) -> None:
+    await _stored(api, "/embed/tiktok")
+    app_of(api).state.clock.advance(FRAGMENT_TTL + 1)  # its relative dates ("5 minutes ago") would be old
+    assert not await _stored(api, "/embed/tiktok")
+
+
 async def test_a_repeated_fragment_is_counted_like_the_first(api: httpx.AsyncClient) -> None:
     usage = app_of(api).state.usage
     before = usage.pending(1)["requests"]
@@ -157,4 +170,22 @@ async def test_a_feed_written_by_another_process_is_forgotten_at_the_next_versio
 async def test_a_version_check_keeps_the_feeds_nobody_changed(api: httpx.AsyncClient) -> None:
     await _stored(api, "/api/v1/social/tiktok")
     assert await app_of(api).state.reader.check_versions() == []
+    assert await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_client_changed_by_another_process_is_forgotten_at_the_next_client_check(
+        api: httpx.AsyncClient) -> None:
+    reader = app_of(api).state.reader
+    await _stored(api, "/api/v1/social/tiktok")
+    await app_of(api).state.db.write(lambda s: s.execute(update(Client).values(active=False)))
+    await reader.check_clients()  # the watcher's own check may have come first: either forgets it
+    answer = await api.get("/api/v1/social/tiktok", params={"api_key": "pk_demo"})
+    assert answer.status_code == 403
+
+
+async def test_a_client_check_keeps_the_stored_answers_when_no_client_changed(api: httpx.AsyncClient) -> None:
+    reader = app_of(api).state.reader
+    await reader.check_clients()
+    await _stored(api, "/api/v1/social/tiktok")
+    assert not await reader.check_clients()
     assert await _stored(api, "/api/v1/social/tiktok")

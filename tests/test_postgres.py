@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, col, select, text
 from flowkick.clients import create_client
 from flowkick.database import MIGRATIONS, SCHEMA_VERSION, Database, schema_version
 from flowkick.refresher import Refresher
-from flowkick.tables import Client, ClientSource, ItemClicks, Usage
+from flowkick.tables import Client, ClientSource, FeedCache, ItemClicks, Usage
 from flowkick.usage import UsageCounter
 from tests.support.apps import FakeClock, ScriptedSource, running, scripted_app, until
 from tests.support.refresher_rig import Rig, make_rig
@@ -216,21 +216,21 @@ async def test_a_source_refreshed_by_another_process_after_this_one_looked_is_no
 
 
 async def test_a_write_that_loses_a_deadlock_is_retried(db: Database, other_db: Database) -> None:
-    first = (await create_client(db, "A", {}, now=0)).id
-    second = (await create_client(db, "B", {}, now=0)).id
+    await create_client(db, "A", {"instagram": ["a", "b"]}, now=0)
+    first, second = (await db.read(lambda s: s.execute(select(FeedCache.source_id).order_by(col(FeedCache.source_id))))).scalars()
     deadlock = Deadlock(db)
 
-    async def rename_both(session: AsyncSession) -> None:
+    async def mark_both(session: AsyncSession) -> None:
         deadlock.attempts += 1
-        await _rename(session, second, "write")
+        await _mark(session, second, "write")
         if deadlock.attempts == 1:
             await deadlock.holding_the_second_row()
-        await _rename(session, first, "write")
+        await _mark(session, first, "write")
 
     async with other_db.engine.connect() as other:
-        await deadlock.play(other, rename_both, first, second)
-    names = await db.read(lambda s: s.execute(select(Client.name).order_by(col(Client.id))))
-    assert deadlock.attempts == 2 and list(names.scalars()) == ["write", "write"]
+        await deadlock.play(other, mark_both, first, second)
+    marks = await db.read(lambda s: s.execute(select(FeedCache.last_error).order_by(col(FeedCache.source_id))))
+    assert deadlock.attempts == 2 and list(marks.scalars()) == ["write", "write"]
 
 
 class Deadlock:
@@ -252,10 +252,10 @@ class Deadlock:
         async with other.begin():
             await other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
             pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            await _rename(other, first, "other")
+            await _mark(other, first, "other")
             writing = asyncio.ensure_future(self.db.write(work))
             await self._holds.wait()
-            waiting = asyncio.ensure_future(_rename(other, second, "other"))
+            waiting = asyncio.ensure_future(_mark(other, second, "other"))
             await until(lambda: self._waits_for_a_lock(pid))
             self._go.set()
             await waiting
@@ -266,6 +266,8 @@ class Deadlock:
         return (await self.db.read(lambda s: s.execute(query, {"pid": pid}))).scalar_one() == "Lock"
 
 
-async def _rename(session: AsyncSession | AsyncConnection, client_id: int, name: str) -> None:
-    await session.execute(update(Client).where(col(Client.id) == client_id).values(name=name))
+async def _mark(session: AsyncSession | AsyncConnection, source_id: int, mark: str) -> None:
+    """A write to one feed row (a table no trigger watches: client writes also take one
+    counter row, client_changes.py, so they could not deadlock this way)."""
+    await session.execute(update(FeedCache).where(col(FeedCache.source_id) == source_id).values(last_error=mark))
 

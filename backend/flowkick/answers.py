@@ -125,7 +125,7 @@ class Answers:
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
             source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
             etag=etag.encode("latin-1"), body=body, caching=_raw(vary(dict(headers))), media_type=media_type.encode(),
-            valid_until=view.valid_until, generation=self.generation,
+            valid_until=view.valid_until, generation=view.generation,
         ))
 
 

@@ -82,7 +82,7 @@ def create_app(
         else:
             await remove_demo_client(db)
         refresher.start()
-        reader.start()
+        await reader.start()
         alerts.start()
         client_hooks.start()
         pictures.start()

@@ -31,6 +31,9 @@ FEED = "SELECT version, base, status, fetched_at, expires_at, body FROM feed_pub
 # Every feed's version, from the covering index ix_feed_cache_version: no feed row read.
 VERSIONS = "SELECT source_id, version FROM feed_cache"
 
+# Bumped by triggers on every change to clients, their links and sources (client_changes.py).
+CLIENTS_VERSION = "SELECT version FROM clients_version WHERE id = 1"
+
 # Feeds whose published copy lags their row (or is missing): a safety net, run seldom.
 UNPUBLISHED = ("SELECT f.source_id FROM feed_cache f LEFT JOIN feed_public p ON p.source_id = f.source_id "
                "WHERE p.version IS NULL OR p.version <> f.version")

@@ -7,7 +7,8 @@ pending or expired feed, asks the refresher (in memory) to fetch it. Bodies are 
 (source, content version, parameters), so a warm request costs a few dictionary lookups.
 A feed's copy is kept until the feed changes: this process's refresher and media worker
 say so at once (`feeds_written`), and a watcher reads every feed's version once a second
-to catch other processes' writes (`check_versions`).
+to catch other processes' writes (`check_versions`). Clients are kept the same way: until
+one changes, here (`forget_clients`) or anywhere (`check_clients`, `client_changes.py`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from flowkick.compression import Encoded, encode
 from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
-from flowkick.lookups import CLIENT, FEED, UNPUBLISHED, VERSIONS, Lookups, Row
+from flowkick.lookups import CLIENT, CLIENTS_VERSION, FEED, UNPUBLISHED, VERSIONS, Lookups, Row
 from flowkick.media.resolve import UrlFor
 from flowkick.memory import BytesLRU, BytesTTL, Memory
 from flowkick.plans import Plans
@@ -50,7 +51,6 @@ DEFAULT_LIMIT = 12
 MAX_LIMIT = 50
 PENDING_RETRY_AFTER = 3
 PUBLISHED_CHECK_TICKS = 30  # feed checks between two checks for unpublished feeds
-CLIENT_MEMORY_SECONDS = 30  # clients changed by another process (the CLI) are seen within this
 _NOTHING_HIDDEN: frozenset[str] = frozenset()  # shared by every source that hides nothing
 # The leading "/" of a site-relative address (the demo's and the media folder's, not a
 # protocol-relative "//") under one of these keys, in serialized JSON: inside a string
@@ -110,6 +110,7 @@ class FeedView:
     epochs: tuple[int, ...] = ()  # per source, `Answers.epoch` when its snapshot was read
     nudge: tuple[int, ...] = ()  # sources the refresher was asked for (pending or stale)
     valid_until: float = 0.0  # until then a repeat of the request may reuse this answer
+    generation: int = 0  # `Answers.generation` when the client was resolved
 
     @cached_property
     def envelope(self) -> dict[str, Any]:
@@ -127,7 +128,7 @@ class Reader:
         self.usage = usage
         self.quotas = quotas or Quotas(db, clock, Plans(settings.plans),
                                        TokenBucket(settings.burst_per_second, settings.burst_capacity, clock))
-        self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=CLIENT_MEMORY_SECONDS)
+        self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=settings.memory_ttl_seconds)  # a backstop
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
         self.memory = Memory(settings.memory_cache_mb)
         self._feeds: BytesTTL[int, FeedSnapshot] = self.memory.ttl("feeds", settings.memory_ttl_seconds,
@@ -139,11 +140,14 @@ class Reader:
         self.publisher.on_published = self._published
         self._unpublished: set[int] = set()  # written here, not yet published: read from the row
         self._versions: dict[int, int] = {}  # the version of each feed copy read, for `check_versions`
+        self._clients_version: int | None = None  # `lookups.CLIENTS_VERSION` when last checked
         self._watch: asyncio.Task[None] | None = None
 
     # -- other processes' changes --------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start watching, from the clients' version as it is now (before any request)."""
+        await self.check_clients()
         self.publisher.start()
         self._watch = asyncio.create_task(self._watch_versions(), name="flowkick-feed-watch")
 
@@ -161,6 +165,7 @@ class Reader:
                 if tick % PUBLISHED_CHECK_TICKS == 0:
                     await self.check_published()
                 await asyncio.sleep(self.settings.feed_watch_seconds)
+                await self.check_clients()
                 await self.check_versions()
             except Exception:
                 log.exception("checking feed versions failed; trying again")
@@ -173,6 +178,16 @@ class Reader:
         rows = await self.lookups.scan(VERSIONS)
         changed = [source_id for source_id, version in rows if versions.get(source_id, version) != version]
         self.forget_feeds(changed)
+        return changed
+
+    async def check_clients(self) -> bool:
+        """Forgets every client (and so every stored answer) when any client changed since
+        the last check, whoever changed it: one point read."""
+        (version,), = await self.lookups.rows(CLIENTS_VERSION)
+        changed = version != self._clients_version
+        if changed:
+            self.forget_clients()
+            self._clients_version = version
         return changed
 
     async def check_published(self) -> None:
@@ -211,6 +226,7 @@ class Reader:
 
     async def view(self, request: Request, platform_name: str) -> FeedView:
         """One source's feed, for GET /api/v1/social/{platform} and /embed/{platform}."""
+        generation = self.answers.generation
         client = await self.client(request)
         quota = await self.quotas.admit(client.id, client.plan, client.key_kind)
         with _counted(quota):
@@ -232,11 +248,13 @@ class Reader:
                 max_age=self._max_age(snapshot, now),
                 build=lambda: _envelope(tracked, snapshot, stale, params, rules),
                 quota=quota,
+                generation=generation,
                 **self._reuse(client, [snapshot], (epoch,), now),
             )
 
     async def wall_view(self, request: Request, platform_names: list[str] | None) -> FeedView:
         """Every requested platform of the client merged into one newest-first wall."""
+        generation = self.answers.generation
         client = await self.client(request)
         quota = await self.quotas.admit(client.id, client.plan, client.key_kind)
         with _counted(quota):
@@ -262,6 +280,7 @@ class Reader:
                 max_age=min(self._max_age(s, now) for _, s in parts),
                 build=lambda: _wall(platforms, parts, rules, stales, params),
                 quota=quota,
+                generation=generation,
                 **self._reuse(client, [s for _, s in parts], tuple(e for _, (_, e) in read), now),
             )
 
@@ -284,17 +303,20 @@ class Reader:
         return client
 
     async def resolve(self, key: str) -> ClientView:
-        """The client a key belongs to, from memory after the first lookup."""
+        """The client a key belongs to, from memory after the first lookup. A client read
+        while clients changed is used once but not kept."""
         digest = keys.hash_key(key)
         client = self._clients.get(digest)
         if client is None:
             if digest in self._unknown:
                 raise Unauthorized("unknown API key")
+            generation = self.answers.generation
             client = _client_view(await self.lookups.rows(CLIENT, digest=digest), key)
             if client is None:
                 self._unknown[digest] = True
                 raise Unauthorized("unknown API key")
-            self._clients[digest] = client
+            if self.answers.generation == generation:
+                self._clients[digest] = client
         if not client.active:
             raise Forbidden("this client is inactive", code="client_inactive")
         if client.key_expires_at is not None and self.clock.now() >= client.key_expires_at:
@@ -337,8 +359,7 @@ class Reader:
     def _reuse(self, client: ClientView, snapshots: list[FeedSnapshot], epochs: tuple[int, ...],
                now: float) -> dict[str, Any]:
         """What a stored answer depends on, and until when nothing can change it unseen."""
-        deadlines = [now + min(self.settings.memory_ttl_seconds, CLIENT_MEMORY_SECONDS),
-                     client.key_expires_at or float("inf")]
+        deadlines = [now + self.settings.memory_ttl_seconds, client.key_expires_at or float("inf")]
         deadlines += [s.expires_at for s in snapshots if s.expires_at is not None and s.expires_at > now]
         return {
             "source_ids": tuple(s.source_id for s in snapshots),

@@ -216,6 +216,17 @@ class ItemClicks(SQLModel, table=True):
     clicks: int = 0
 
 
+class ClientsVersion(SQLModel, table=True):
+    """One counter that database triggers bump on every change to clients, their sources'
+    links and sources (`client_changes.py`): a process learns that its clients in memory
+    are out of date with one point read, whoever made the change."""
+
+    __tablename__ = "clients_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
 class SchemaVersion(SQLModel, table=True):
     """The schema version this database is at, so a later release can migrate it."""
 

@@ -3,7 +3,7 @@
 `GET /embed/{platform}` and `GET /embed/feed` answer the same feed as the JSON API, as a
 themed HTML fragment. Rendered bytes (and their gzip and brotli codings) are cached per
 (feed version and query, options) for a few minutes, so a warm request renders nothing and
-relative dates never grow old; a repeat of a request is answered before routing from the
+relative dates never grow old (a stored answer lasts no longer than its rendering); a repeat of a request is answered before routing from the
 answer the full path left behind, as the JSON API's are (`answers.RepeatAnswers`). A
 failed embed answers its real status with a quiet fragment, never a JSON body a host page
 would print. CORS follows the same rule as the JSON API (`origins.cors_headers`).
@@ -44,7 +44,7 @@ _INCLUDE_RE = re.compile(r'<!--#include virtual="(/embed/[^"]*)" -->')
 _EXAMPLE_TYPES = {".html": HTML, ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"}
 
-Fragments = BytesTTL[tuple[Any, ...], tuple[Encoded, str]]
+Fragments = BytesTTL[tuple[Any, ...], tuple[Encoded, str, float]]
 
 
 async def embed(request: Request) -> Response:
@@ -66,8 +66,9 @@ async def _fragment(request: Request, platform: str | None, get_view: Any) -> Re
         reader: Reader = request.app.state.reader
         view: FeedView = await get_view(reader)
         cors = cors_headers(request.headers.get("origin"))
-        body, etag, hit = _rendered(request, view, options, platform)
+        body, etag, rendered_at, hit = _rendered(request, view, options, platform)
         reader.usage.record(view.client.id, hit=hit)
+        view.valid_until = min(view.valid_until, rendered_at + FRAGMENT_TTL)
     except FlowkickError as error:
         return error_fragment(request, error, options)
     headers = {**caching_headers(view, etag), **cors}
@@ -76,19 +77,21 @@ async def _fragment(request: Request, platform: str | None, get_view: Any) -> Re
     return stored_response(request, view, body, etag, headers, HTML)
 
 
-def _rendered(request: Request, view: FeedView, options: EmbedOptions, platform: str | None) -> tuple[Encoded, str, bool]:
-    """The fragment in every coding and its ETag, rendered once per feed version, query and options."""
+def _rendered(request: Request, view: FeedView, options: EmbedOptions,
+              platform: str | None) -> tuple[Encoded, str, float, bool]:
+    """The fragment in every coding, its ETag and when it was rendered: once per feed
+    version, query and options."""
     cache_ = _fragments(request)
     key = (platform, view.cache_key, options)
     cached = cache_.find(key)
     if cached is not None:
-        return cached[0], cached[1], True
-    now = datetime.fromtimestamp(request.app.state.clock.now(), UTC)
+        return *cached, True
+    now = request.app.state.clock.now()
     render = render_wall if platform is None else render_fragment
-    body = render(view.envelope, options, now, view.base).encode()
+    body = render(view.envelope, options, datetime.fromtimestamp(now, UTC), view.base).encode()
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    cache_.keep(key, (encoded := encode(body), etag))
-    return encoded, etag, False
+    cache_.keep(key, (encoded := encode(body), etag, now))
+    return encoded, etag, now, False
 
 
 def _fragments(request: Request) -> Fragments:
