@@ -12,10 +12,13 @@
    bytes sent.
 4. Drives the server with wrk (pinned to the other core) through a Lua script that walks a
    Zipf-distributed (s = `--zipf`) sequence of keys: JSON feeds, then fragments, then one
-   hot fragment. Then stops it and drives a bare Starlette app serving exactly the recorded
-   bytes at the same URLs (bench/bare_bodies.py) on the same core, alone on it. Prints
-   req/s, p50, p99, bytes per answer on the wire, and the server's RSS after the fill,
-   after the cold pass and after the load.
+   hot fragment. Each mix runs twice: first straight after the others (the answers in
+   memory are the other mix's: a cold start), then again (a server that has served this
+   mix a while: the steady state the targets are about). Then stops it and drives a bare
+   Starlette app serving exactly the recorded bytes at the same URLs
+   (bench/bare_bodies.py) on the same core, alone on it. Prints req/s, p50, p99, bytes
+   per answer on the wire, and the server's RSS after the fill, after the cold pass and
+   after the load.
 
     .venv/bin/python bench/scale.py                   # 2,000 clients (6,000 sources): a few minutes
     .venv/bin/python bench/scale.py --clients 10000   # the 30,000 sources: ~10 minutes here
@@ -203,7 +206,8 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
         recorded = record(url, [*json_paths, *fragment_paths])
         cold = time.monotonic() - started
         rss["after the cold pass"] = _rss(pid)
-        flowkick = [load(url, script, options) for script in scripts]
+        firsts, flowkick = zip(*[(load(url, script, options), load(url, script, options)) for script in scripts],
+                               strict=True)
         rss["after the load"] = _rss(pid)
         caches = _memory_figures(url)
     # The bare app runs once Flowkick has stopped: its refresher would take a share of the core.
@@ -211,14 +215,15 @@ def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
     bare_command = [sys.executable, str(HERE / "bare_bodies.py"), str(work / "bodies.pickle")]
     with server(bare_command, work, work / "bare.log", SERVER_CPU) as (bare_url, _):
         bare = [load(bare_url, script, options) for script in scripts]
-    runs = {name: pair for (name, _, _), pair in zip(loads, zip(flowkick, bare, strict=True), strict=True)}
+    runs = {name: trio for (name, _, _), trio in zip(loads, zip(firsts, flowkick, bare, strict=True), strict=True)}
     print(f"cold pass: {len(recorded)} URLs, each asked once, in {cold:.1f} s ({len(recorded) / cold:.0f} req/s)")
     _sizes(recorded, json_paths, fragment_paths)
     print(f"wrk -t1 -c{options.connections} -d{options.seconds}s, Accept-Encoding: {ACCEPT}, Zipf s={options.zipf} "
           f"over {len(order)} keys; server and bare app on core {SERVER_CPU}, wrk on core {CLIENT_CPU}")
-    for name, (ours, theirs) in runs.items():
-        print(f"  {name:17} flowkick {_figures(ours)}\n  {'':17} bare     {_figures(theirs)}"
-              f"\n  {'':17} ratio flowkick/bare {ours['rps'] / theirs['rps']:.2f}")
+    for name, (first, ours, theirs) in runs.items():
+        print(f"  {name:17} flowkick, first run {_figures(first)}\n"
+              f"  {'':17} flowkick, again     {_figures(ours)}\n  {'':17} bare                {_figures(theirs)}\n"
+              f"  {'':17} ratio flowkick/bare {ours['rps'] / theirs['rps']:.2f} (first run {first['rps'] / theirs['rps']:.2f})")
     print("RSS of the server: " + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in rss.items()))
     print("memory after the load: " + ", ".join(caches))
 
