@@ -6,7 +6,8 @@ one made by another process, the CLI or a statement by hand must reach every pro
 too, and soon: within a second, not after a blind expiry that re-read every client and
 threw away every answer twice a minute. So triggers on the three tables a client view is
 made of bump `clients_version` in the writer's own transaction, and each process reads
-that one row once a second (`lookups.CLIENTS_VERSION`, `Reader.check_clients`). Nobody can forget to bump it.
+that one row once a second (`lookups.CLIENTS_VERSION`, `Reader.check_clients`). Nobody
+can forget to bump it.
 
 Missing triggers are made at every start: `create_all` makes tables, not triggers, and
 this way an existing database gets them without a migration. (On PostgreSQL only the

@@ -3,10 +3,10 @@
 `GET /embed/{platform}` and `GET /embed/feed` answer the same feed as the JSON API, as a
 themed HTML fragment. Rendered bytes (and their gzip and brotli codings) are cached per
 (feed version and query, options) for a few minutes, so a warm request renders nothing and
-relative dates never grow old (a stored answer lasts no longer than its rendering); a repeat of a request is answered before routing from the
-answer the full path left behind, as the JSON API's are (`answers.RepeatAnswers`). A
-failed embed answers its real status with a quiet fragment, never a JSON body a host page
-would print. CORS follows the same rule as the JSON API (`origins.cors_headers`).
+relative dates never grow old; a repeat of a request is answered before routing from the
+answer the full path left behind, as the JSON API's are (`answers.RepeatAnswers`), and
+that answer lasts no longer than its rendering. A failed embed answers its real status
+with a quiet fragment, never a JSON body a host page would print. CORS follows the same rule as the JSON API (`origins.cors_headers`).
 """
 
 from __future__ import annotations
