@@ -11,12 +11,12 @@
 3. Asks every URL once with `Accept-Encoding: br, gzip` (the cold pass) and records the
    bytes sent.
 4. Drives the server with wrk (pinned to the other core) through a Lua script that walks a
-   Zipf-distributed (s = `--zipf`) sequence of keys: JSON feeds, then fragments, then one
-   hot fragment. Each mix runs twice: first straight after the others (the answers in
-   memory are the other mix's: a cold start), then again (a server that has served this
-   mix a while: the steady state the targets are about). Then stops it and drives a bare
-   Starlette app serving exactly the recorded bytes at the same URLs
-   (bench/bare_bodies.py) on the same core, alone on it. Prints req/s, p50, p99, bytes
+   Zipf-distributed (s = `--zipf`) sequence of keys: JSON feeds, then fragments (asked as
+   widget.js asks them), then one hot fragment. Each mix runs twice: first straight after
+   the others (the answers in memory are the other mix's: a cold start), then again (a
+   server that has served this mix a while: the steady state the targets are about). Then
+   stops it and drives a bare Starlette app serving exactly the recorded bytes at the same
+   URLs (bench/bare_bodies.py) on the same core, alone on it. Prints req/s, p50, p99, bytes
    per answer on the wire, and the server's RSS after the fill, after the cold pass and
    after the load.
 
@@ -61,6 +61,7 @@ HERE = Path(__file__).resolve().parent
 SERVER_CPU, CLIENT_CPU = "0", "1"
 PLATFORMS = ("instagram", "tiktok", "google_reviews")
 ACCEPT = "br, gzip"
+WIDGET_QUERY = "&css=none"  # fragments asked as widget.js asks them: it loads /embed.css once per page
 SEQUENCE = 200_000  # requests in the Lua script's Zipf sequence, walked round and round
 BENCH_ENV = {"FLOWKICK_BURST_PER_SECOND": "0", "FLOWKICK_LOG_LEVEL": "warning"}
 
@@ -194,7 +195,7 @@ async def _spread_expiry(url: str, minutes: float | None) -> None:
 def measure(work: Path, keys: list[str], options: argparse.Namespace) -> None:
     order = random.Random(11).sample(range(len(keys) * len(PLATFORMS)), len(keys) * len(PLATFORMS))
     json_paths = [_path("/api/v1/social", keys, k) for k in order]
-    fragment_paths = [_path("/embed", keys, k) for k in order]
+    fragment_paths = [_path("/embed", keys, k) + WIDGET_QUERY for k in order]
     sequence = _zipf(len(order), options.zipf, SEQUENCE)
     serve = [sys.executable, "-m", "flowkick", "serve", "--port", "0", "--workers", str(options.workers)]
     loads = (("JSON, Zipf", json_paths, sequence), ("fragments, Zipf", fragment_paths, sequence),

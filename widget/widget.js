@@ -1,8 +1,7 @@
 /*! Flowkick widget: a business's own social posts and reviews, one script tag.
  *  <div data-flowkick data-platform="instagram" data-key="PK">…</div> + <script src="https://HOST/widget.js" async>
- *  Keeps the space the placeholder reserved (or reserves it), fetches the server's HTML
- *  fragment, strips anything active from it and mounts it in a shadow root. Never throws
- *  into the host page. */
+ *  Keeps the placeholder's space, fetches the HTML fragment and its stylesheet, strips
+ *  anything active and mounts them in a shadow root. Never throws into the host page. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -18,7 +17,7 @@
     try { console.warn("[flowkick] " + message); } catch (e) { /* no console: stay silent */ }
   }
 
-  // One widget's settings: the script's query string, then data-* attributes, snake_cased.
+  // A widget's settings: the script's query string, then data-* attributes, snake_cased.
   function settings(el, query) {
     var s = {}, k;
     if (query) query.forEach(function (v, k) { s[k] = v; });
@@ -26,7 +25,7 @@
     return s;
   }
 
-  // The height the fragment will have, from the same numbers embed.css uses.
+  // The fragment's height, by the numbers embed.css uses.
   function reserve(s, width) {
     var layout = s.layout || LAYOUT[s.platform] || "grid", n = +s.limit || 12;
     var gap = s.gap ? +s.gap : 8, cols = +s.columns || (layout == "carousel" ? 4 : 3);
@@ -45,6 +44,7 @@
     for (k in s) if (!OWN.test(k)) q.set(k, s[k]);
     if (s.key) q.set("api_key", s.key);
     if (cursor) q.set("cursor", cursor);
+    q.set("css", "none");
     return host + "/embed/" + encodeURIComponent(s.platform || "feed") + "?" + q;
   }
 
@@ -62,12 +62,20 @@
     return root;
   }
 
+  var sheets = {}; // embed.css per server
+  function sheet(host) {
+    return sheets[host] = sheets[host] || fetch(host + "/embed.css").then(function (r) {
+      if (r.ok) return r.text();
+      throw Error("embed.css " + r.status);
+    });
+  }
+
   // Parse with DOMParser (nothing runs or loads there) and import the nodes: no innerHTML.
-  function show(box, html) {
-    var shadow = box.shadowRoot || box.attachShadow({ mode: "open" });
-    var body = parse(html);
-    var nodes = [].map.call(body.childNodes, function (n) { return document.importNode(n, true); });
-    shadow.replaceChildren.apply(shadow, nodes);
+  function show(box, html, css) {
+    var shadow = box.shadowRoot, style = document.createElement("style");
+    style.textContent = css;
+    shadow.replaceChildren(style);
+    [].forEach.call(parse(html).childNodes, function (n) { shadow.append(document.importNode(n, true)); });
     var root = shadow.querySelector(".flowkick");
     if (root) root.classList.add("fk-js");
     return root;
@@ -114,9 +122,10 @@
 
   function load(box, s, host, tries) {
     var name = s.platform || s.platforms || "feed";
-    fetch(fragmentUrl(host, s), { credentials: "omit" }).then(function (r) {
+    Promise.all([fetch(fragmentUrl(host, s), { credentials: "omit" }), sheet(host)]).then(function (got) {
+      var r = got[0];
       return r.text().then(function (html) {
-        var root = show(box, html);
+        var root = show(box, html, got[1]);
         if (r.status == 202 && tries < 30) {
           var wait = Math.min(Math.max(+r.headers.get("Retry-After") || 5, 1), 300);
           setTimeout(function () { load(box, s, host, tries + 1); }, wait * 1000);
@@ -129,6 +138,7 @@
         }
       });
     }).catch(function (e) {
+      sheets = {};
       box.style.minHeight = "";
       warn("could not load the " + name + " feed from " + host + ": " + e.message);
     });
@@ -138,7 +148,6 @@
     if (box.__flowkick) return;
     box.__flowkick = 1;
     if (!host) return warn("no server address: add data-host to the placeholder");
-    delete s.css; // the shadow root cannot see a host stylesheet
     box.style.display = "block";
     // A published placeholder already holds its space (a spacer the shadow root will hide).
     var space = box.getBoundingClientRect();
