@@ -205,6 +205,11 @@ class Reader:
         self.forget_feeds(source_ids)
         self.publisher.notify(source_ids)
 
+    @property
+    def publishing(self) -> bool:
+        """Whether feeds this process wrote are still to be published (and their answers forgotten)."""
+        return bool(self._unpublished)
+
     def _published(self, source_ids: list[int]) -> None:
         self._unpublished.difference_update(source_ids)
         self.forget_feeds(source_ids)

@@ -159,8 +159,9 @@ async def demo_source_id(client: httpx.AsyncClient, platform: str) -> int:
 
 
 async def all_published(app: Starlette) -> bool:
-    """Every feed's published copy (published.py) is of its row's current version."""
-    return not await app.state.reader.lookups.scan(UNPUBLISHED)
+    """Every feed's published copy (published.py) is of its row's current version, and this
+    process heard so (a copy committed a moment before still forgets the answers it replaces)."""
+    return not app.state.reader.publishing and not await app.state.reader.lookups.scan(UNPUBLISHED)
 
 
 async def _all_fetched(client: httpx.AsyncClient) -> bool:
