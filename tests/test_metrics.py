@@ -6,8 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from flowkick.metrics import RequestLatency
 from tests.support.apps import demo_api, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +29,20 @@ async def test_latency_is_a_histogram_per_route_template(tmp_path: Path) -> None
     count = found[("flowkick_request_duration_seconds_count", (("route", "/api/v1/social/{platform}"),))]
     assert count >= 3 + 6  # these three, and the six the demo_api helper made while waiting for the feeds
     assert found[("flowkick_request_duration_seconds_count", (("route", "/healthz"),))] == 1
+
+
+def test_latency_buckets_count_each_request_at_or_under_their_bound() -> None:
+    latency = RequestLatency()
+    for seconds in (0.0003, 0.0005, 0.002, 7.0):
+        latency.observe("/healthz", seconds)
+    registry = CollectorRegistry()
+    registry.register(latency)
+    found = samples(generate_latest(registry).decode())
+    buckets = [found[("flowkick_request_duration_seconds_bucket", (("le", le), ("route", "/healthz")))]
+               for le in ("0.0005", "0.001", "0.0025", "5.0", "+Inf")]
+    assert buckets == [2, 2, 3, 3, 4]
+    assert found[("flowkick_request_duration_seconds_count", (("route", "/healthz"),))] == 4
+    assert found[("flowkick_request_duration_seconds_sum", (("route", "/healthz"),))] == pytest.approx(7.0028)
 
 
 async def test_refresh_runs_are_timed_by_platform_and_outcome(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -61,7 +62,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id, key = _request_headers(scope)
+        request_id = _request_id(scope)
         facts = logs.RequestFacts(request_id)
         id_header = (b"x-request-id", request_id.encode())
         status = [0]
@@ -90,7 +91,7 @@ class AccessLog:
                 _write({"request_id": logs.redact(request_id) if "k_" in request_id else request_id,
                         "method": scope["method"], "path": _path(scope), "status": status[0],
                         "duration_ms": round(duration * 1000, 3), "client_id": facts.client_id,
-                        "memory": facts.memory, "key": key})
+                        "memory": facts.memory, "key": _key_kind(scope)})
 
 
 def _write(fields: dict[str, Any]) -> None:
@@ -102,19 +103,23 @@ def _write(fields: dict[str, Any]) -> None:
         handler.add(log.name, "request", fields)
 
 
-def _request_headers(scope: Scope) -> tuple[str, str | None]:
-    """The request id to use and how the request's key is shown in the log (kind only)."""
-    given = b""
-    key: str | None = None
+def _request_id(scope: Scope) -> str:
+    """The caller's request id when it looks sane, else a new one."""
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            given = value
-        elif name == b"authorization":
-            key = logs.masked(value.decode("latin-1").partition(" ")[2].strip())
-    if key is None and b"api_key=" in scope["query_string"]:
-        key = logs.masked(scope["query_string"].partition(b"api_key=")[2][:3].decode("latin-1"))
-    request_id = given.decode() if _SANE_ID.fullmatch(given) else f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
-    return request_id, key
+        if name == b"x-request-id" and _SANE_ID.fullmatch(value):
+            return value.decode()
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
+
+
+def _key_kind(scope: Scope) -> str | None:
+    """How the request's key is shown in the log (its kind only); worked out only for a line
+    that is written."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return logs.masked(value.decode("latin-1").partition(" ")[2].strip())
+    if b"api_key=" in scope["query_string"]:
+        return logs.masked(scope["query_string"].partition(b"api_key=")[2][:3].decode("latin-1"))
+    return None
 
 
 _shown_paths: dict[tuple[str, bytes], str] = {}  # widget URLs repeat: mask each one once
@@ -139,9 +144,13 @@ def _route(scope: Scope) -> str:
     if route is not None:
         return str(getattr(route, "path", "other"))
     path: str = scope["path"]
-    if path.startswith(STORED_PATHS):  # answered before routing by RepeatAnswers
-        return next(route for prefix, route in _FEED_ROUTES.items() if path.startswith(prefix))
-    return "unmatched"
+    return _stored_route(path) if path.startswith(STORED_PATHS) else "unmatched"
+
+
+@lru_cache(maxsize=256)
+def _stored_route(path: str) -> str:
+    """A feed path answered before routing by RepeatAnswers: its route (a few paths, asked again and again)."""
+    return next(route for prefix, route in _FEED_ROUTES.items() if path.startswith(prefix))
 
 
 async def _internal_error(send: Send, id_header: tuple[bytes, bytes]) -> None:

@@ -63,14 +63,16 @@ class Answer:
         """Bytes held, for the memory budget (a body shared with the body cache counted here too)."""
         return self.body.size + 40 * len(self.caching) * len(self.body.codings())
 
-    def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders]:
-        """The body and headers in the smallest coding the request accepts."""
+    def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders, bool]:
+        """The body and headers in the smallest coding the request accepts, and whether the
+        answer grew (its first gzip request made the body's gzip: it must be weighed again)."""
         coding = best(accepted(accept_encoding.decode("latin-1")), self.body.codings())
         body = self.body.coded(coding)
         headers = self.headers.get(coding)
         if headers is None:
             headers = self.headers[coding] = [*self.caching, *_content(coding, len(body), self.media_type)]
-        return body, headers
+            return body, headers, coding == "gzip"
+        return body, headers, False
 
 
 class Answers:
@@ -190,9 +192,8 @@ async def _send_repeat(reader: Reader, key: Key, answer: Answer, scope: Scope, s
         await send({"type": "http.response.start", "status": 304, "headers": answer.caching + extra})
         await send({"type": "http.response.body", "body": b""})
         return True
-    weight = answer.size
-    body, headers = answer.pick(accept_encoding)
-    if answer.size != weight:
+    body, headers, grew = answer.pick(accept_encoding)
+    if grew:
         reader.answers.keep(key, answer)
     await send({"type": "http.response.start", "status": answer.status_code, "headers": headers + extra})
     await send({"type": "http.response.body", "body": body})
