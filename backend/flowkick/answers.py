@@ -41,7 +41,7 @@ Key = tuple[str, bytes, tuple[bytes, ...]]
 RawHeaders = list[tuple[bytes, bytes]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     client_id: int
     plan: str
@@ -53,7 +53,7 @@ class Answer:
     etag: bytes
     body: Encoded
     caching: RawHeaders  # every header but the body's own and the quota's: a 304 sends these
-    media_type: bytes
+    media_type: str
     valid_until: float
     generation: int
     headers: dict[Coding, RawHeaders] = field(default_factory=dict)  # per coding, made on first use
@@ -123,18 +123,19 @@ class Answers:
         self._answers.keep(key, answer)
 
     def put(self, key: Key, view: FeedView, body: Encoded, etag: str, headers: dict[str, str], media_type: str) -> None:
+        raw_etag = etag.encode("latin-1")
         self._answers.keep(key, Answer(
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
             source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
-            etag=etag.encode("latin-1"), body=body, caching=_raw(vary(dict(headers))), media_type=media_type.encode(),
+            etag=raw_etag, body=body, caching=_raw(vary(dict(headers)), raw_etag), media_type=media_type,
             valid_until=view.valid_until, generation=view.generation,
         ))
 
 
-def _raw(headers: dict[str, str]) -> RawHeaders:
+def _raw(headers: dict[str, str], etag: bytes) -> RawHeaders:
     """Raw headers. All but the ETag repeat from answer to answer (Cache-Control, Vary, CORS),
     so those are one shared tuple each: thousands of stored answers held eleven objects each."""
-    return [(b"etag", v.encode("latin-1")) if k == "ETag" else _shared(k, v) for k, v in headers.items()]
+    return [(b"etag", etag) if k == "ETag" else _shared(k, v) for k, v in headers.items()]
 
 
 @lru_cache(maxsize=1024)
@@ -142,9 +143,10 @@ def _shared(name: str, value: str) -> tuple[bytes, bytes]:
     return name.lower().encode("latin-1"), value.encode("latin-1")
 
 
-def _content(coding: Coding, length: int, media_type: bytes) -> RawHeaders:
-    headers = [(b"content-type", media_type), (b"content-length", str(length).encode())]
-    return headers if coding is None else [*headers, (b"content-encoding", coding.encode())]
+def _content(coding: Coding, length: int, media_type: str) -> RawHeaders:
+    """The body's own headers; all but its length shared between answers."""
+    headers = [_shared("content-type", media_type), (b"content-length", str(length).encode())]
+    return headers if coding is None else [*headers, _shared("content-encoding", coding)]
 
 
 def request_key(scope: Scope) -> Key:

@@ -36,7 +36,7 @@ Coding = str | None  # "br", "gzip", or None for the bytes as they are
 CODINGS: tuple[Coding, ...] = ("br", "gzip")
 
 
-@dataclass
+@dataclass(slots=True)
 class Encoded:
     """One body in every coding it is sent in: as it is (small bodies), or brotli and gzip."""
 
