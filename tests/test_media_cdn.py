@@ -4,6 +4,7 @@ against the fake Apify (driven by the official client) and the fake CDN on 127.0
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from flowkick.app import create_app
 from flowkick.clients import create_client
@@ -19,6 +22,7 @@ from flowkick.media.resolve import origin_key
 from flowkick.media.store import open_store
 from flowkick.media.worker import MediaWorker
 from flowkick.platforms import PLATFORMS
+from flowkick.tables import FeedCache
 from tests.support.apify_rig import ApifyRig, apify_rig
 from tests.support.apps import running
 from tests.support.fake_apify import FakeApify
@@ -123,6 +127,47 @@ async def test_a_server_error_is_retried_on_a_later_pass(rig: ApifyRig, fake_cdn
     stored = (await rig.feed("instagram", HANDLES["instagram"])).media[origin_key(victim)]
     assert failed["x"] == "http_5xx" and early.feeds == 0
     assert late.stored == 1 and stored["d"]
+
+
+async def test_feeds_the_refresher_just_stored_are_gathered_before_any_other(rig: ApifyRig, fake_cdn: FakeCdn) -> None:
+    await fill(rig, "instagram", "tiktok")
+    tiktok = await rig.feed("tiktok", HANDLES["tiktok"])
+    media = worker(rig)
+    media.notify([tiktok.source_id])
+    first = await media.run_once(limit=1)
+    await media.stop()
+    assert first.feeds == 1
+    assert (await rig.feed("tiktok", HANDLES["tiktok"])).media_hash == tiktok.content_hash
+    assert (await rig.feed("instagram", HANDLES["instagram"])).media_hash == ""
+
+
+async def test_items_stored_while_pictures_are_gathered_keep_both_and_leave_the_feed_pending(
+        rig: ApifyRig, fake_cdn: FakeCdn) -> None:
+    await fill(rig, "instagram")
+    media = worker(rig)
+    inner, gate = media.fetcher, asyncio.Event()
+
+    class Gated:
+        async def fetch(self, url: str, *, max_bytes: int | None = None) -> bytes:
+            await gate.wait()
+            return await inner.fetch(url, max_bytes=max_bytes)
+
+        async def aclose(self) -> None:
+            await inner.aclose()
+
+    media.fetcher = Gated()
+    gathering = asyncio.create_task(media.run_once())
+    await asyncio.sleep(0.2)
+    before = await rig.feed("instagram", HANDLES["instagram"])
+    await rig.db.write(lambda s: s.execute(update(FeedCache).where(col(FeedCache.source_id) == before.source_id)
+                                           .values(content_hash="newer items", version=FeedCache.version + 1)))
+    gate.set()
+    summary = await gathering
+    await media.stop()
+    after = await rig.feed("instagram", HANDLES["instagram"])
+    assert summary.stored > 0 and sum(1 for r in after.media.values() if r.get("d")) == summary.stored
+    assert after.version == before.version + 2  # the new items', then the pictures'
+    assert after.media_hash != after.content_hash  # the new items' pictures are gathered next
 
 
 async def test_videos_are_stored_only_when_the_setting_says_so(rig: ApifyRig, fake_cdn: FakeCdn) -> None:

@@ -78,6 +78,7 @@ class MediaWorker:
         # origin key -> stored record: a picture another feed showed is not even downloaded again
         self._origins: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=20_000)
         self._encoding: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._stored: dict[int, None] = {}  # feeds the refresher stored, not looked at yet (in order)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_clean = 0.0
@@ -86,8 +87,8 @@ class MediaWorker:
     # -- the server's side -------------------------------------------------------------
 
     def notify(self, source_ids: Iterable[int]) -> None:
-        """Feeds were stored: look at them now rather than at the next tick."""
-        del source_ids  # the database says which feeds changed; this only wakes the loop
+        """Feeds were stored: look at them now rather than at the next tick, and first."""
+        self._stored.update(dict.fromkeys(source_ids))
         self._wake.set()
 
     def start(self) -> None:
@@ -109,7 +110,7 @@ class MediaWorker:
         while True:
             try:
                 summary = await self.run_once()
-                busy = summary.feeds >= BATCH
+                busy = summary.feeds >= BATCH or bool(self._stored)
                 if not busy and self.clock.now() >= self._next_clean:
                     self._next_clean = self.clock.now() + CLEAN_EVERY_SECONDS
                     await self.clean()
@@ -134,8 +135,13 @@ class MediaWorker:
     # -- one pass ------------------------------------------------------------------------
 
     async def run_once(self, limit: int = BATCH) -> MediaSummary:
-        """Gather the pictures of up to `limit` feeds that need it, a few feeds at a time."""
-        feeds = await catalog.pending(self.db, self.clock.now(), limit)
+        """Gather the pictures of up to `limit` feeds that need it, a few feeds at a time: the
+        feeds just stored first, found by key; any other (a retry, another process's) when
+        none is waiting."""
+        stored = list(self._stored)[:limit]
+        for source_id in stored:
+            del self._stored[source_id]
+        feeds = await catalog.pending(self.db, self.clock.now(), limit, among=stored or None)
         summary = MediaSummary(feeds=len(feeds))
         slots = asyncio.Semaphore(FEEDS_AT_ONCE)
 
