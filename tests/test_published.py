@@ -72,6 +72,52 @@ async def test_a_refreshed_feed_is_published_again(api: httpx.AsyncClient) -> No
     await until(republished)
 
 
+async def _store_new_items(api: httpx.AsyncClient, source_id: int, *, keep_pictures: bool) -> None:
+    """What the refresher does with new items: a new content hash and version, then its update hook."""
+    values: dict[str, Any] = {"content_hash": "new items", "version": FeedCache.version + 1}
+    if not keep_pictures:
+        values["media"] = {}
+    await app_of(api).state.db.write(lambda s: s.execute(
+        update(FeedCache).where(col(FeedCache.source_id) == source_id).values(**values)))
+    app_of(api).state.refresher.on_update([source_id])
+
+
+def _count_publications(api: httpx.AsyncClient, source_id: int) -> list[int]:
+    publisher = app_of(api).state.reader.publisher
+    seen: list[int] = []
+    inner = publisher.on_published
+
+    def counted(ids: list[int]) -> None:
+        seen.extend(i for i in ids if i == source_id)
+        inner(ids)
+
+    publisher.on_published = counted
+    return seen
+
+
+async def test_a_feed_with_new_items_is_published_once_with_their_pictures(api: httpx.AsyncClient) -> None:
+    source_id = await demo_source_id(api, "instagram")
+    publications = _count_publications(api, source_id)
+    await _store_new_items(api, source_id, keep_pictures=False)
+
+    async def pictured() -> bool:
+        row = await _row(api, source_id)
+        return row.media_hash == "new items" and await _is_current(api, source_id)
+
+    await until(pictured)
+    body = (await _published(api, source_id)).body  # type: ignore[union-attr]
+    assert len(publications) == 1 and b'"image":"/media/' in body
+
+
+async def test_a_feed_whose_pictures_are_not_gathered_in_time_goes_out_without_them(api: httpx.AsyncClient) -> None:
+    source_id = await demo_source_id(api, "instagram")
+    await app_of(api).state.media.stop()  # its pictures never come
+    await _store_new_items(api, source_id, keep_pictures=True)
+    assert not await _is_current(api, source_id)
+    await until(lambda: _is_current(api, source_id))
+    assert (await _row(api, source_id)).media_hash != "new items"
+
+
 async def test_a_feed_written_but_not_published_is_published_by_the_check(api: httpx.AsyncClient) -> None:
     source_id = await demo_source_id(api, "youtube")
     await app_of(api).state.db.write(lambda s: s.execute(

@@ -12,13 +12,19 @@ once-a-second check (`Reader.check_versions`) hands over any feed whose publishe
 lags its row, whoever wrote it: the CLI, an older process, a statement by hand. A copy is
 stored only over an older one, so two processes publishing the same feed never go back
 in time, and until a feed is published the read path works it out from the row itself.
+
+A feed stored with new items is held back a moment (`SETTLE_SECONDS`) while the media
+worker gathers their pictures, then published once, pictures and all: publishing it both
+before and after doubled the work of a first fill (a 67 KB copy written twice per feed).
+A feed whose pictures take longer goes out with placeholders, and again with the pictures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from contextlib import suppress
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +39,7 @@ from flowkick.tables import FeedCache, FeedPublic
 
 log = logging.getLogger("flowkick.published")
 BATCH = 25  # feeds per transaction: each serialized in the event loop, so a batch holds it ~15 ms
+SETTLE_SECONDS = 1.0  # how long a feed with new items waits for their pictures before it goes out without
 _PROBE = "00/" + "0" * 32 + "-160.webp"  # any valid stored name
 
 
@@ -47,13 +54,15 @@ class Publisher:
         self.url_for = url_for
         self.base = media_base(url_for)
         self.on_published: Callable[[list[int]], None] = lambda ids: None
-        self._queued: dict[int, None] = {}
+        self._queued: dict[int, float] = {}  # source id -> when first queued (monotonic)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def notify(self, source_ids: Iterable[int]) -> None:
         """These feeds were written: publish them soon (in batches, off the caller's path)."""
-        self._queued.update(dict.fromkeys(source_ids))
+        now = time.monotonic()
+        for source_id in source_ids:
+            self._queued.setdefault(source_id, now)
         self._wake.set()
 
     def start(self) -> None:
@@ -70,24 +79,38 @@ class Publisher:
 
     async def _loop(self) -> None:
         while True:
-            await self._wake.wait()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self._until_next()):
+                    await self._wake.wait()
             try:
-                await self.publish_queued()
+                await self.publish_queued(SETTLE_SECONDS)
             except Exception:
                 log.exception("publishing feeds failed; trying again")
                 await asyncio.sleep(1)
 
-    async def publish_queued(self) -> None:
+    def _until_next(self) -> float | None:
+        """Seconds until the feed queued longest may go out without its pictures; None: none queued."""
+        if not self._queued:
+            return None
+        return max(0.0, min(self._queued.values()) + SETTLE_SECONDS - time.monotonic())
+
+    async def publish_queued(self, settle: float = 0.0) -> None:
+        """Publish what is queued, but feeds queued less than `settle` seconds ago whose
+        pictures are still being gathered: they stay queued."""
         self._wake.clear()
-        while self._queued:
-            batch = list(self._queued)[:BATCH]
+        queued = list(self._queued.items())
+        for start in range(0, len(queued), BATCH):
+            batch = dict(queued[start:start + BATCH])
             for source_id in batch:
                 del self._queued[source_id]
+            now = time.monotonic()
+            young = [source_id for source_id, since in batch.items() if now - since < settle]
+            held: Collection[int] = batch  # nothing is lost on a failure: tried again on the next wake
             try:
-                await self.publish(batch)
-            except BaseException:
-                self.notify(batch)  # nothing is lost: tried again on the next wake
-                raise
+                held = await self.publish(list(batch), young)
+            finally:
+                for source_id in held:
+                    self._queued[source_id] = min(batch[source_id], self._queued.get(source_id, batch[source_id]))
 
     async def publish_lagging(self) -> None:
         """Publish every feed whose published copy lags its row, now (the CLI, after a refresh)."""
@@ -99,20 +122,27 @@ class Publisher:
         for start in range(0, len(lagging), BATCH):
             await self.publish(lagging[start:start + BATCH])
 
-    async def publish(self, source_ids: list[int]) -> None:
-        """Serialize these feeds from their rows and store each over any older copy."""
-        published = await self.db.write(lambda session: self._publish(session, source_ids))
+    async def publish(self, source_ids: list[int], young: Collection[int] = ()) -> list[int]:
+        """Serialize these feeds from their rows and store each over any older copy; but those
+        of `young` whose pictures are still being gathered, which are returned."""
+        published, held = await self.db.write(lambda session: self._publish(session, source_ids, young))
         if published:
             self.on_published(published)
+        return held
 
-    async def _publish(self, session: AsyncSession, source_ids: list[int]) -> list[int]:
-        rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(in_list(source_ids))))).scalars()
+    async def _publish(self, session: AsyncSession, source_ids: list[int],
+                       young: Collection[int]) -> tuple[list[int], list[int]]:
+        held = list((await session.execute(select(FeedCache.source_id).where(
+            col(FeedCache.source_id).in_(in_list(young)), col(FeedCache.content_hash) != col(FeedCache.media_hash),
+            FeedCache.status == "ok"))).scalars()) if young else []
+        ready = [source_id for source_id in source_ids if source_id not in held]
+        rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(in_list(ready))))).scalars()
         values = [{"source_id": row.source_id, "version": row.version, "base": self.base, "status": row.status,
                    "fetched_at": row.fetched_at, "expires_at": row.expires_at, "body": public_body(row, self.url_for)}
                   for row in rows]
         if values:
             await session.execute(_newer_over_older(self.db, values))
-        return [v["source_id"] for v in values]
+        return [v["source_id"] for v in values], held
 
 
 def _newer_over_older(db: Database, values: list[dict[str, object]]) -> object:
