@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, tuple_, update
+from sqlalchemy import Row, Select, and_, exists, or_, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -261,31 +261,10 @@ class Refresher:
         """What is due now, most urgent first; when only the first `rows_wanted` were read,
         also which sources those were."""
         now = self.clock.now()
-        active_since = now - self.settings.active_window_hours * 3600
-        soon = now + self.settings.refresh_ahead_seconds
-        fc = FeedCache
-        query = (
-            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.version, fc.fetched_at, fc.newest_at,
-                   fc.counts_renewed_at)
-            .join(SourceRow, col(SourceRow.id) == fc.source_id)
-            .where(
-                exists().where(col(ClientSource.source_id) == fc.source_id),
-                or_(col(fc.lease_until).is_(None), col(fc.lease_until) < now),
-                or_(col(fc.next_attempt_at).is_(None), col(fc.next_attempt_at) <= now),
-                or_(
-                    col(fc.fetched_at).is_(None),
-                    and_(col(fc.expires_at) <= soon, col(fc.last_requested_at) >= active_since),
-                    and_(col(fc.expires_at) <= now, col(fc.source_id).in_(in_list(requested))),
-                    col(fc.source_id).in_(in_list(forced)),
-                ),
-            )
-            .order_by(col(fc.fetched_at).is_not(None), col(fc.expires_at), fc.source_id)
-        )
-        if platforms:
-            query = query.where(col(SourceRow.platform).in_(platforms))
-        if rows_wanted is not None:
-            query = query.limit(rows_wanted)
-        read = (await self.db.read(lambda s: s.execute(query))).all()
+        read = await self._read_due(self._never_fetched(now, platforms), rows_wanted)
+        if rows_wanted is None or len(read) < rows_wanted:
+            left = None if rows_wanted is None else rows_wanted - len(read)
+            read += await self._read_due(self._fetched_due(now, platforms, requested, forced), left)
         looked = {row[0] for row in read} if rows_wanted is not None and len(read) == rows_wanted else None
         rows = [row for row in read if row[1] in self.sources]
         budget = await self.budgets.state()
@@ -294,6 +273,46 @@ class Refresher:
         waits = await self._plan_waits([row[0] for row in rows if row[0] not in forced], budget.held_clients)
         return [collection.plan(Due(*row[:4]), collection.Stored(*row[4:7]), self.settings, now) for row in rows
                 if row[0] in forced or row[4] is None or row[4] + waits.get(row[0], 0) <= now], looked
+
+    def _due_query(self, now: float, platforms: set[str] | None) -> Select[Any]:
+        """Feeds of a tracked source, leased by nobody, not backing off."""
+        fc = FeedCache
+        query = (
+            select(fc.source_id, SourceRow.platform, SourceRow.handle, fc.version, fc.fetched_at, fc.newest_at,
+                   fc.counts_renewed_at)
+            .join(SourceRow, col(SourceRow.id) == fc.source_id)
+            .where(exists().where(col(ClientSource.source_id) == fc.source_id),
+                   or_(col(fc.lease_until).is_(None), col(fc.lease_until) < now),
+                   or_(col(fc.next_attempt_at).is_(None), col(fc.next_attempt_at) <= now))
+        )
+        return query.where(col(SourceRow.platform).in_(platforms)) if platforms else query
+
+    def _never_fetched(self, now: float, platforms: set[str] | None) -> Select[Any]:
+        """Feeds never fetched come first, in the order ix_feed_cache_refresh keeps them (none
+        expires, so that is the order they were added in): read from the index up to the
+        limit, not sorted. Sorting them by source id sorted every feed still waiting, 30 ms
+        for each batch of a first fill of 30,000."""
+        return self._due_query(now, platforms).where(col(FeedCache.fetched_at).is_(None)).order_by(FeedCache.expires_at)
+
+    def _fetched_due(self, now: float, platforms: set[str] | None, requested: set[int], forced: set[int]) -> Select[Any]:
+        """Then feeds requested lately and about to expire, expired ones a visitor just asked
+        for, and those an operator forced: soonest to expire first."""
+        fc = FeedCache
+        active_since = now - self.settings.active_window_hours * 3600
+        soon = now + self.settings.refresh_ahead_seconds
+        return self._due_query(now, platforms).where(
+            col(fc.fetched_at).is_not(None),
+            or_(
+                and_(col(fc.expires_at) <= soon, col(fc.last_requested_at) >= active_since),
+                and_(col(fc.expires_at) <= now, col(fc.source_id).in_(in_list(requested))),
+                col(fc.source_id).in_(in_list(forced)),
+            ),
+        ).order_by(col(fc.expires_at), fc.source_id)
+
+    async def _read_due(self, query: Select[Any], rows: int | None) -> list[Row[Any]]:
+        if rows is not None:
+            query = query.limit(rows)
+        return list((await self.db.read(lambda s: s.execute(query))).all())
 
     async def _plan_waits(self, source_ids: list[int], held: frozenset[int]) -> dict[int, float]:
         """Per source, the shortest refresh interval among the plans of clients still within quota.

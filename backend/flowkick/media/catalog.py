@@ -44,21 +44,27 @@ class Gathered:
 
 async def pending(db: Database, now: float, limit: int, among: Collection[int] | None = None) -> list[Pending]:
     """The feeds to gather, most recently requested first; or, given the feeds the refresher
-    just stored (`among`), those of them that need it. They are picked from the index
-    ix_feed_cache_media alone and only those are read whole: filtering on the rows walked
-    every feed's items (SQLite keeps a long row's later columns on overflow pages), which
-    made a first fill of 30,000 feeds slow down as it went. Even the index costs a walk of
-    every feed (13 ms at 30,000), once per pass of a fill: the named feeds are found by key."""
-    needs = (FeedCache.status == "ok",
-             or_(col(FeedCache.content_hash) != col(FeedCache.media_hash), col(FeedCache.media_retry_at) <= now),
+    just stored (`among`), those of them that need it. They are picked first and only those
+    are read whole: filtering on the rows walked every feed's items (SQLite keeps a long
+    row's later columns on overflow pages), which made a first fill of 30,000 feeds slow
+    down as it went. Any feed is picked from the index ix_feed_cache_media alone, but even
+    that walks every feed (13 ms at 30,000), once per pass of a fill: named feeds are found
+    by key, and their status checked here, as SQLite would walk the status index for it."""
+    needs = (or_(col(FeedCache.content_hash) != col(FeedCache.media_hash), col(FeedCache.media_retry_at) <= now),
              exists().where(col(ClientSource.source_id) == FeedCache.source_id))
+    picked: Any
     if among is not None:
-        picked = select(FeedCache.source_id).where(col(FeedCache.source_id).in_(in_list(among)), *needs)
+        named = await db.read(lambda s: s.execute(select(FeedCache.source_id, FeedCache.status).where(
+            col(FeedCache.source_id).in_(in_list(among)), *needs)))
+        picked = in_list([source_id for source_id, status in named.all() if status == "ok"][:limit])
+        if not picked:
+            return []
     else:
-        picked = (select(FeedCache.source_id).where(*needs)
-                  .order_by(col(FeedCache.last_requested_at).desc().nulls_last(), FeedCache.source_id))
+        picked = (select(FeedCache.source_id).where(FeedCache.status == "ok", *needs)
+                  .order_by(col(FeedCache.last_requested_at).desc().nulls_last(), FeedCache.source_id)
+                  .limit(limit).scalar_subquery())
     query = (select(FeedCache.source_id, FeedCache.content_hash, FeedCache.items, FeedCache.profile, FeedCache.media)
-             .where(col(FeedCache.source_id).in_(picked.limit(limit).scalar_subquery())))
+             .where(col(FeedCache.source_id).in_(picked)))
     rows = await db.read(lambda s: s.execute(query))
     return [Pending(*row) for row in rows.all()]
 
