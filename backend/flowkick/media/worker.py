@@ -175,6 +175,8 @@ class MediaWorker:
             record = feed.media.get(key)
             if isinstance(record, dict) and (record.get("d") or record.get("t", 0) > now):
                 media[key] = record
+            elif key in self._origins:  # shown by another feed: named without a task per picture
+                media[key] = self._origins[key]
             else:
                 todo.append(want)
         for want, record in zip(todo, await asyncio.gather(*(self._one(w, feed.media.get(w.key)) for w in todo)),
@@ -191,9 +193,6 @@ class MediaWorker:
         """One picture's record: stored, or failed with its reason and next attempt."""
         attempts = (previous.get("n", 0) if isinstance(previous, dict) else 0) + 1
         video = want.kind == "video"
-        seen = self._origins.get(want.key)
-        if seen is not None:
-            return seen
         try:
             data = await self.fetcher.fetch(want.url, max_bytes=self.settings.media_video_max_bytes if video else None)
             if video:
