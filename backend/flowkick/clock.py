@@ -22,7 +22,7 @@ def iso(timestamp: float | None) -> str | None:
     """UTC ISO 8601 with a Z, the only time format Flowkick puts on the wire."""
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))  # 2.5 µs; through datetime 6
 
 
 def day(timestamp: float) -> str:
