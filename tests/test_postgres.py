@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,6 +22,9 @@ from sqlmodel import SQLModel, col, select, text
 
 from flowkick.clients import create_client
 from flowkick.database import MIGRATIONS, SCHEMA_VERSION, Database, schema_version
+from flowkick.lookups import Lookups
+from flowkick.plans import Plans
+from flowkick.quotas import Quotas, TokenBucket
 from flowkick.refresher import Refresher
 from flowkick.tables import Client, ClientSource, FeedCache, ItemClicks, Usage
 from flowkick.usage import UsageCounter
@@ -148,6 +152,24 @@ async def test_views_and_clicks_per_day_and_per_post_add_up_across_flushes(db: D
     clicks = (await db.read(lambda s: s.execute(select(ItemClicks)))).scalars().all()
     assert (row.views, row.clicks) == (1, 3)
     assert {c.item_id: c.clicks for c in clicks} == {"instagram:1": 2, "instagram:2": 1}
+
+
+async def test_a_clients_month_to_date_starts_from_what_every_process_flushed_this_month(db: Database) -> None:
+    clock = FakeClock()
+    client = await create_client(db, "Café", {}, now=clock.now())
+    this_month = time.strftime("%Y-%m", time.gmtime(clock.now()))
+    rows = [Usage(client_id=client.id, day=f"{this_month}-02", requests=40),
+            Usage(client_id=client.id, day=f"{this_month}-20", requests=2),
+            Usage(client_id=client.id, day="2026-08-31", requests=1000)]
+    await db.write(lambda s: _add_all(s, rows))
+    lookups = Lookups(db)
+    quotas = Quotas(db, lookups, clock, Plans(), TokenBucket(0, 0, clock))
+    assert await quotas.month_to_date(client.id, "free") == 42
+    lookups.close()
+
+
+async def _add_all(session: AsyncSession, rows: list[Usage]) -> None:
+    session.add_all(rows)
 
 
 async def test_concurrent_flushes_of_two_processes_add_up(db: Database, other_db: Database) -> None:

@@ -31,6 +31,9 @@ FEED = "SELECT version, base, status, fetched_at, expires_at, body FROM feed_pub
 # Every feed's version, from the covering index ix_feed_cache_version: no feed row read.
 VERSIONS = "SELECT source_id, version FROM feed_cache"
 
+# One client's requests this month, by every process: a range of the usage table's key.
+MONTH_REQUESTS = "SELECT coalesce(sum(requests), 0) FROM usage WHERE client_id = :id AND day BETWEEN :first AND :last"
+
 # Bumped by triggers on every change to clients, their links and sources (client_changes.py).
 CLIENTS_VERSION = "SELECT version FROM clients_version WHERE id = 1"
 

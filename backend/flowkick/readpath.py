@@ -119,15 +119,16 @@ class FeedView:
 
 class Reader:
     def __init__(self, db: Database, settings: Settings, clock: Clock, refresher: Refresher,
-                 usage: UsageCounter, media_url: UrlFor, quotas: Quotas | None = None) -> None:
+                 usage: UsageCounter, media_url: UrlFor) -> None:
         self.db = db
         self.media_url = media_url
         self.settings = settings
         self.clock = clock
         self.refresher = refresher
         self.usage = usage
-        self.quotas = quotas or Quotas(db, clock, Plans(settings.plans),
-                                       TokenBucket(settings.burst_per_second, settings.burst_capacity, clock))
+        self.lookups = Lookups(db)
+        self.quotas = Quotas(db, self.lookups, clock, Plans(settings.plans),
+                             TokenBucket(settings.burst_per_second, settings.burst_capacity, clock))
         self._clients: TTLCache[str, ClientView] = TTLCache(maxsize=50_000, ttl=settings.memory_ttl_seconds)  # a backstop
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=50_000, ttl=5)
         self.memory = Memory(settings.memory_cache_mb)
@@ -135,7 +136,6 @@ class Reader:
                                                                    lambda s: s.weight)  # a backstop: see check_versions
         self._bodies: BytesLRU[tuple[Any, ...], tuple[Encoded, str]] = self.memory.lru("bodies", lambda b: b[0].size)
         self.answers = Answers(self.memory.lru("answers", lambda a: a.size))
-        self.lookups = Lookups(db)
         self.publisher = Publisher(db, media_url)
         self.publisher.on_published = self._published
         self._unpublished: set[int] = set()  # written here, not yet published: read from the row
