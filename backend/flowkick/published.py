@@ -14,9 +14,10 @@ stored only over an older one, so two processes publishing the same feed never g
 in time, and until a feed is published the read path works it out from the row itself.
 
 A feed stored with new items is held back a moment (`SETTLE_SECONDS`) while the media
-worker gathers their pictures, then published once, pictures and all: publishing it both
-before and after doubled the work of a first fill (a 67 KB copy written twice per feed).
-A feed whose pictures take longer goes out with placeholders, and again with the pictures.
+worker gathers their pictures, then published once, pictures and all, rather than once
+with placeholders and again a moment later (visitors saw the placeholders flash, and the
+67 KB copy was serialized and written twice). A feed whose pictures take longer goes out
+with placeholders, and again with the pictures.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ class Publisher:
             col(FeedCache.source_id).in_(in_list(young)), col(FeedCache.content_hash) != col(FeedCache.media_hash),
             FeedCache.status == "ok"))).scalars()) if young else []
         ready = [source_id for source_id in source_ids if source_id not in held]
+        if not ready:
+            return [], held
         rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(in_list(ready))))).scalars()
         values = [{"source_id": row.source_id, "version": row.version, "base": self.base, "status": row.status,
                    "fetched_at": row.fetched_at, "expires_at": row.expires_at, "body": public_body(row, self.url_for)}
