@@ -102,8 +102,8 @@ async def save(db: Database, gathered: list[tuple[Pending, Gathered]]) -> list[i
         await session.execute(_SAVE_MAP, [
             {"id": feed.source_id, "hash": feed.content_hash, "new_media": found.media, "failures": found.failures,
              "retry_at": found.retry_at, "bump": int(changed[feed.source_id])} for feed, found in gathered])
-        hashes = dict((await session.execute(select(FeedCache.source_id, FeedCache.content_hash).where(
-            col(FeedCache.source_id).in_(in_list(changed))))).tuples().all())
+        hashes: dict[int, str] = dict((await session.execute(select(FeedCache.source_id, FeedCache.content_hash).where(
+            col(FeedCache.source_id).in_(in_list(changed))))).all())
         for feed, found in gathered:
             if feed.source_id in hashes and hashes[feed.source_id] != feed.content_hash:
                 changed[feed.source_id] = await _merge(session, feed.source_id, found.media)
