@@ -189,7 +189,8 @@ class Quotas:
         entry = self._months.get(client_id)
         if entry is None or entry.month != month:
             new = _Month(month, plan_name)
-            (total,), = await self.lookups.rows(MONTH_REQUESTS, id=client_id, first=f"{month}-01", last=f"{month}-31")
+            first, last = month_days(month)
+            (total,), = await self.lookups.rows(MONTH_REQUESTS, id=client_id, first=first, last=last)
             new.used = new.read = new.used_at_read = int(total)
             entry = self._months.get(client_id)  # another request may have loaded it meanwhile
             if entry is None or entry.month != month:
@@ -214,10 +215,16 @@ async def _flushed_totals(session: AsyncSession, client_ids: list[int], month: s
     for chunk in in_lists(client_ids):
         rows = await session.execute(
             select(Usage.client_id, func.sum(Usage.requests))
-            .where(col(Usage.client_id).in_(chunk), col(Usage.day).startswith(month))
+            .where(col(Usage.client_id).in_(chunk), col(Usage.day).between(*month_days(month)))
             .group_by(col(Usage.client_id)))
         totals.update((client_id, int(requests)) for client_id, requests in rows.all())
     return totals
+
+
+def month_days(month: str) -> tuple[str, str]:
+    """The first and last day a month's usage rows can have (days are YYYY-MM-DD): a range of
+    the usage table's key, for the one-client read and the grouped one alike."""
+    return f"{month}-01", f"{month}-31"
 
 
 def month_of(timestamp: float) -> str:

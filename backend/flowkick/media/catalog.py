@@ -96,18 +96,24 @@ async def save(db: Database, gathered: list[tuple[Pending, Gathered]]) -> list[i
     the map is merged in (nothing learnt is lost) but the feed stays pending, so the next
     pass gathers the new items' pictures.
     """
-    changed = {feed.source_id: _shown(found.media) != _shown(feed.media) for feed, found in gathered}
+    visible = {feed.source_id: _shown(found.media) != _shown(feed.media) for feed, found in gathered}
 
     async def work(session: AsyncSession) -> list[int]:
         await session.execute(_SAVE_MAP, [
             {"id": feed.source_id, "hash": feed.content_hash, "new_media": found.media, "failures": found.failures,
-             "retry_at": found.retry_at, "bump": int(changed[feed.source_id])} for feed, found in gathered])
+             "retry_at": found.retry_at, "bump": int(visible[feed.source_id])} for feed, found in gathered])
         hashes: dict[int, str] = dict((await session.execute(select(FeedCache.source_id, FeedCache.content_hash).where(
-            col(FeedCache.source_id).in_(in_list(changed))))).all())
+            col(FeedCache.source_id).in_(in_list(visible))))).all())
+        changed = []
         for feed, found in gathered:
-            if feed.source_id in hashes and hashes[feed.source_id] != feed.content_hash:
-                changed[feed.source_id] = await _merge(session, feed.source_id, found.media)
-        return [source_id for source_id, yes in changed.items() if yes and source_id in hashes]
+            if feed.source_id not in hashes:  # the source was removed meanwhile
+                continue
+            if hashes[feed.source_id] == feed.content_hash:
+                if visible[feed.source_id]:
+                    changed.append(feed.source_id)
+            elif await _merge(session, feed.source_id, found.media):
+                changed.append(feed.source_id)
+        return changed
 
     return await db.write(work) if gathered else []
 

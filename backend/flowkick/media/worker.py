@@ -6,8 +6,9 @@ each picture the feed shows that is not stored yet, re-encodes it off the event 
 puts the files in the store and writes the feed's picture map, which gives the feed a new
 version. The publisher holds a feed with new items up to a second for this, so visitors
 mostly see the new items with our copies at once, else placeholders and our copies a
-moment later; never a platform address. Pictures are content-addressed, so a picture already stored (another feed's, or
-the same one posted twice) is neither encoded nor stored again.
+moment later; never a platform address. Pictures are content-addressed, so a picture
+already stored (another feed's, or the same one posted twice) is neither encoded nor
+stored again.
 
 A failed download is recorded in the map with its reason and retried later with
 exponential backoff (soon for timeouts and server errors, after a day for a refusal or a
