@@ -87,9 +87,9 @@ def _count_publications(api: httpx.AsyncClient, source_id: int) -> list[int]:
     seen: list[int] = []
     inner = publisher.on_published
 
-    def counted(ids: list[int]) -> None:
-        seen.extend(i for i in ids if i == source_id)
-        inner(ids)
+    def counted(current: list[int], stored: list[int]) -> None:
+        seen.extend(i for i in stored if i == source_id)
+        inner(current, stored)
 
     publisher.on_published = counted
     return seen

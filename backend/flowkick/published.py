@@ -54,7 +54,9 @@ class Publisher:
         self.db = db
         self.url_for = url_for
         self.base = media_base(url_for)
-        self.on_published: Callable[[list[int]], None] = lambda ids: None
+        # feeds now published at their row's version, and those of them whose copy this
+        # process stored (a copy already current is not stored again, nor its answers forgotten)
+        self.on_published: Callable[[list[int], list[int]], None] = lambda current, stored: None
         self._queued: dict[int, float] = {}  # source id -> when first queued (monotonic)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -126,30 +128,33 @@ class Publisher:
     async def publish(self, source_ids: list[int], young: Collection[int] = ()) -> list[int]:
         """Serialize these feeds from their rows and store each over any older copy; but those
         of `young` whose pictures are still being gathered, which are returned."""
-        published, held = await self.db.write(lambda session: self._publish(session, source_ids, young))
-        if published:
-            self.on_published(published)
+        current, stored, held = await self.db.write(lambda session: self._publish(session, source_ids, young))
+        if current:
+            self.on_published(current, stored)
         return held
 
     async def _publish(self, session: AsyncSession, source_ids: list[int],
-                       young: Collection[int]) -> tuple[list[int], list[int]]:
+                       young: Collection[int]) -> tuple[list[int], list[int], list[int]]:
         held = list((await session.execute(select(FeedCache.source_id).where(
             col(FeedCache.source_id).in_(in_list(young)), col(FeedCache.content_hash) != col(FeedCache.media_hash),
             FeedCache.status == "ok"))).scalars()) if young else []
         ready = [source_id for source_id in source_ids if source_id not in held]
         if not ready:
-            return [], held
+            return [], [], held
         rows = (await session.execute(select(FeedCache).where(col(FeedCache.source_id).in_(in_list(ready))))).scalars()
         values = [{"source_id": row.source_id, "version": row.version, "base": self.base, "status": row.status,
                    "fetched_at": row.fetched_at, "expires_at": row.expires_at, "body": public_body(row, self.url_for)}
                   for row in rows]
-        if values:
-            await session.execute(_newer_over_older(self.db, values))
-        return [v["source_id"] for v in values], held
+        stored = list((await session.execute(_newer_over_older(self.db, values))).scalars()) if values else []
+        return [v["source_id"] for v in values], stored, held
 
 
 def _newer_over_older(db: Database, values: list[dict[str, object]]) -> object:
-    """INSERT … ON CONFLICT DO UPDATE, only where the stored copy is of an older version or base."""
+    """INSERT … ON CONFLICT DO UPDATE, only where the stored copy is of an older version or
+    base; RETURNING names the copies it stored. Answering a feed already current as newly
+    published forgot its answers for nothing, and a feed queued again while its publication
+    ran (the media worker's notice) came back moments later: a test saw another feed's
+    refresh drop its stored answers."""
     insert = sqlite.insert if db.is_sqlite else postgresql.insert
     statement = insert(FeedPublic).values(values)
     new = statement.excluded
@@ -157,4 +162,4 @@ def _newer_over_older(db: Database, values: list[dict[str, object]]) -> object:
         index_elements=["source_id"],
         set_={name: getattr(new, name) for name in ("version", "base", "status", "fetched_at", "expires_at", "body")},
         where=(col(FeedPublic.version) < new.version) | (col(FeedPublic.base) != new.base),
-    )
+    ).returning(col(FeedPublic.source_id))

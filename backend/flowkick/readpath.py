@@ -210,9 +210,9 @@ class Reader:
         """Whether feeds this process wrote are still to be published (and their answers forgotten)."""
         return bool(self._unpublished)
 
-    def _published(self, source_ids: list[int]) -> None:
-        self._unpublished.difference_update(source_ids)
-        self.forget_feeds(source_ids)
+    def _published(self, current: list[int], stored: list[int]) -> None:
+        self._unpublished.difference_update(current)
+        self.forget_feeds(stored)
 
     def forget_feeds(self, source_ids: Iterable[int]) -> None:
         """These sources' rows changed: their copies and answers go, every other feed's stay."""
