@@ -197,6 +197,24 @@ async def test_over_the_size_cap_the_least_recently_shown_pictures_go_first(tmp_
     assert sum(a.bytes for a in left) <= total // 2
 
 
+async def test_an_evicted_picture_leaves_every_feed_map_that_named_it_whatever_its_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cleanup, "SHOWN_PAGE", 1)  # each feed's map read on a page of its own
+    async with demo_api(tmp_path) as api:
+        app = api.app  # type: ignore[attr-defined]
+        stored = await assets(app)
+        before = {f.source_id: f for f in await feeds(app)}
+        settings = app.state.settings.__class__(**{**app.state.settings.__dict__,
+                                                   "media_max_store_bytes": sum(a.bytes for a in stored) // 2})
+        cleaned = await clean(app.state.db, app.state.media_store, settings, app.state.clock.now())
+        evicted = {a.digest for a in stored} - {a.digest for a in await assets(app)}
+        after = await feeds(app)
+    naming = {f.source_id for f in before.values() if {r.get("d") for r in f.media.values()} & evicted}
+    assert len(naming) > 1 and set(cleaned.changed_feeds) == naming
+    assert not any(r.get("d") in evicted for f in after for r in f.media.values())
+    assert all(f.version == before[f.source_id].version + 1 for f in after if f.source_id in naming)
+
+
 async def _status(api: httpx.AsyncClient, status: int) -> bool:
     return (await api.get("/api/v1/social/instagram", params=PARAMS)).status_code == status
 

@@ -8,26 +8,30 @@ whose feeds were requested least recently are evicted first; their feeds show th
 placeholder until a later pass stores them again. Files that never made it into the asset
 table (a crash between storing and recording) are deleted after the grace period too.
 
-It runs in the media worker about once an hour, and reads whole tables: cheap next to
-one image download, and never on a visitor's request.
+It runs in the media worker about once an hour, and reads the asset table whole and the
+feeds' picture maps a page at a time: cheap next to one image download, and never on a
+visitor's request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, exists
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 from sqlmodel import col, select
 
-from flowkick.database import Database
+from flowkick.database import Database, in_list
 from flowkick.media.store import MediaStore
 from flowkick.settings import Settings
 from flowkick.tables import ClientSource, FeedCache, MediaAsset
 
 EVICTED_RETRY_SECONDS = 24 * 3600.0
+_UNLINKED = (FeedCache.media, FeedCache.media_hash, FeedCache.version, FeedCache.media_failures,
+             FeedCache.media_retry_at)
 SHOWN_PAGE = 100  # feeds whose picture maps are read and parsed between two turns of the event loop
 
 
@@ -51,25 +55,35 @@ async def clean(db: Database, store: MediaStore, settings: Settings, now: float)
 
 
 async def _shown_at(db: Database) -> dict[str, float]:
-    """Every digest a tracked feed references, with the last time a feed showing it was requested.
-
-    Read a page of feeds at a time: parsing every feed's picture map in one go held the
-    event loop for seconds at tens of thousands of feeds, and visitors' requests with it.
-    """
+    """Every digest a tracked feed references, with the last time a feed showing it was requested."""
     shown: dict[str, float] = {}
-    after = -1
-    while True:
-        page = (select(FeedCache.source_id, FeedCache.media, FeedCache.last_requested_at, FeedCache.fetched_at)
-                .where(col(FeedCache.source_id) > after,
-                       exists().where(col(ClientSource.source_id) == FeedCache.source_id))
-                .order_by(col(FeedCache.source_id)).limit(SHOWN_PAGE))
-        rows = (await db.read(lambda s, page=page: s.execute(page))).all()
+    columns = (FeedCache.media, FeedCache.last_requested_at, FeedCache.fetched_at)
+    async for rows in _feed_pages(db, columns, tracked=True):
         for _, media, requested, fetched in rows:
             at = requested or fetched or 0.0
             for digest in _digests(media):
                 shown[digest] = max(shown.get(digest, 0.0), at)
+    return shown
+
+
+async def _feed_pages(db: Database, columns: tuple[Any, ...], tracked: bool = False) -> AsyncIterator[list[Any]]:
+    """Every feed's `columns` after its source id, `SHOWN_PAGE` feeds at a time (only those a
+    client tracks when `tracked`).
+
+    Parsing every feed's picture map in one go held the event loop for seconds at tens of
+    thousands of feeds, and visitors' requests with it.
+    """
+    after = -1
+    while True:
+        page = select(FeedCache.source_id, *columns).where(col(FeedCache.source_id) > after)
+        if tracked:
+            page = page.where(exists().where(col(ClientSource.source_id) == FeedCache.source_id))
+        page = page.order_by(col(FeedCache.source_id)).limit(SHOWN_PAGE)
+        rows = (await db.read(lambda s, page=page: s.execute(page))).all()
+        if rows:
+            yield rows
         if len(rows) < SHOWN_PAGE:
-            return shown
+            return
         after = rows[-1][0]
 
 
@@ -89,7 +103,7 @@ async def _delete_unreferenced(db: Database, store: MediaStore, before: float) -
     gone = rows.all()
     await _forget(db, store, gone)
     if gone:
-        await db.write(lambda s: _unlink(s, {d for d, _ in gone}, retry_at=None))
+        await _unlink(db, {d for d, _ in gone}, retry_at=None)
     return len(gone)
 
 
@@ -108,18 +122,33 @@ async def _evict(db: Database, store: MediaStore, cap: int, now: float) -> tuple
     if not victims:
         return 0, ()
     await _forget(db, store, victims)
-    changed = await db.write(lambda s: _unlink(s, {d for d, _ in victims}, retry_at=now + EVICTED_RETRY_SECONDS))
+    changed = await _unlink(db, {d for d, _ in victims}, retry_at=now + EVICTED_RETRY_SECONDS)
     return len(victims), changed
 
 
-async def _unlink(session: AsyncSession, digests: set[str], retry_at: float | None) -> tuple[int, ...]:
-    """Take deleted pictures out of every feed map, giving those feeds a new version.
+async def _unlink(db: Database, digests: set[str], retry_at: float | None) -> tuple[int, ...]:
+    """Take deleted pictures out of every feed map naming them, giving those feeds a new version.
 
     Evicted pictures become a failure record retried at `retry_at` (not at once: the store
     is full); deleted unreferenced ones are dropped, and the feed gathers again whenever
-    it is tracked.
+    it is tracked. The maps are read a page at a time and only the feeds naming a deleted
+    picture are loaded whole: loading every feed row, items and all, in one transaction
+    held the event loop and hundreds of megabytes at tens of thousands of feeds.
     """
-    rows = (await session.execute(select(FeedCache))).scalars()
+    changed: list[int] = []
+    async for rows in _feed_pages(db, (FeedCache.media,)):
+        naming = [source_id for source_id, media in rows if _digests(media) & digests]
+        if naming:
+            changed += await db.write(lambda s, naming=naming: _unlink_rows(s, naming, digests, retry_at))
+    return tuple(changed)
+
+
+async def _unlink_rows(session: AsyncSession, source_ids: list[int], digests: set[str],
+                       retry_at: float | None) -> list[int]:
+    """`_unlink` for these feeds, their maps read again in the write's own transaction (and
+    only what it changes: the items stay unread)."""
+    rows = (await session.execute(select(FeedCache).options(load_only(*_UNLINKED)).where(
+        col(FeedCache.source_id).in_(in_list(source_ids))))).scalars()
     changed = []
     for row in rows:
         hits = [key for key, record in row.media.items() if _digest(record) in digests]
@@ -136,7 +165,7 @@ async def _unlink(session: AsyncSession, digests: set[str], retry_at: float | No
         row.media_failures = sum(1 for r in media.values() if not _digest(r))
         row.media_retry_at = min((r.get("t", 0.0) for r in media.values() if not _digest(r)), default=None)
         changed.append(row.source_id)
-    return tuple(changed)
+    return changed
 
 
 async def _delete_orphans(db: Database, store: MediaStore, before: float) -> int:
