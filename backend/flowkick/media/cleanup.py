@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists
+from sqlalchemy import bindparam, case, delete, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 from sqlmodel import col, select
@@ -88,13 +88,19 @@ async def _feed_pages(db: Database, columns: tuple[Any, ...], tracked: bool = Fa
 
 
 async def _mark(session: AsyncSession, shown: dict[str, float], now: float) -> None:
-    assets = (await session.execute(select(MediaAsset))).scalars()
-    for asset in assets:
-        if asset.digest in shown:
-            asset.unreferenced_since = None
-            asset.last_shown_at = max(asset.last_shown_at, shown[asset.digest])
-        elif asset.unreferenced_since is None:
-            asset.unreferenced_since = now
+    """Every picture no tracked feed shows is unreferenced from now on (unless it already
+    was); every shown one is referenced again, last shown when its feed last was. Two
+    statements, not an ORM object per stored picture: a store holds hundreds of thousands."""
+    await session.execute(update(MediaAsset).where(col(MediaAsset.unreferenced_since).is_(None))
+                          .values(unreferenced_since=now))
+    if shown:
+        await session.execute(_SHOWN, [{"d": digest, "at": at} for digest, at in shown.items()])
+
+
+_assets = MediaAsset.__table__  # type: ignore[attr-defined]
+_SHOWN = update(_assets).where(_assets.c.digest == bindparam("d")).values(
+    unreferenced_since=None,
+    last_shown_at=case((_assets.c.last_shown_at < bindparam("at"), bindparam("at")), else_=_assets.c.last_shown_at))
 
 
 async def _delete_unreferenced(db: Database, store: MediaStore, before: float) -> int:
