@@ -23,10 +23,11 @@ from sqlmodel import SQLModel, col, select, text
 from flowkick.clients import create_client
 from flowkick.database import MIGRATIONS, SCHEMA_VERSION, Database, schema_version
 from flowkick.lookups import Lookups
+from flowkick.media import cleanup
 from flowkick.plans import Plans
 from flowkick.quotas import Quotas, TokenBucket
 from flowkick.refresher import Refresher
-from flowkick.tables import Client, ClientSource, FeedCache, ItemClicks, Usage
+from flowkick.tables import Client, ClientSource, FeedCache, ItemClicks, MediaAsset, Usage
 from flowkick.usage import UsageCounter
 from tests.support.apps import FakeClock, ScriptedSource, running, scripted_app, until
 from tests.support.refresher_rig import Rig, make_rig
@@ -293,3 +294,19 @@ async def _mark(session: AsyncSession | AsyncConnection, source_id: int, mark: s
     counter row, client_changes.py, so they could not deadlock this way)."""
     await session.execute(update(FeedCache).where(col(FeedCache.source_id) == source_id).values(last_error=mark))
 
+
+# -- media clean-up ----------------------------------------------------------------------
+
+async def test_the_media_clean_up_marks_shown_pictures_referenced_and_the_rest_unreferenced(db: Database) -> None:
+    def asset(digest: str, unreferenced_since: float | None = None) -> MediaAsset:
+        return MediaAsset(digest=digest * 32, created_at=0.0, last_shown_at=500.0, unreferenced_since=unreferenced_since)
+
+    async def add(session: AsyncSession) -> None:
+        session.add_all([asset("a"), asset("b", unreferenced_since=300.0), asset("c"), asset("d", unreferenced_since=300.0)])
+
+    await db.write(add)
+    shown = {"a" * 32: 200.0, "b" * 32: 900.0, "e" * 32: 100.0}  # e: shown, but not stored
+    await db.write(lambda s: cleanup._mark(s, shown, 1234.0))
+    assets = (await db.read(lambda s: s.execute(select(MediaAsset)))).scalars()
+    assert {a.digest[0]: (a.last_shown_at, a.unreferenced_since) for a in assets} == {
+        "a": (500.0, None), "b": (900.0, None), "c": (500.0, 1234.0), "d": (500.0, 300.0)}
