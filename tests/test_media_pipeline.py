@@ -165,7 +165,7 @@ async def test_pictures_no_tracked_feed_shows_are_deleted_after_the_grace_period
 
 async def test_a_picture_shown_only_by_the_last_feed_read_by_the_clean_up_is_kept(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cleanup, "SHOWN_PAGE", 1)  # each of the six feeds on a page of its own
+    monkeypatch.setattr(cleanup, "FEED_PAGE", 1)  # each of the six feeds on a page of its own
     async with demo_api(tmp_path) as api:
         app = api.app  # type: ignore[attr-defined]
         now = app.state.clock.now()
@@ -199,7 +199,7 @@ async def test_over_the_size_cap_the_least_recently_shown_pictures_go_first(tmp_
 
 async def test_an_evicted_picture_leaves_every_feed_map_that_named_it_whatever_its_page(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cleanup, "SHOWN_PAGE", 1)  # each feed's map read on a page of its own
+    monkeypatch.setattr(cleanup, "FEED_PAGE", 1)  # each feed's map read on a page of its own
     async with demo_api(tmp_path) as api:
         app = api.app  # type: ignore[attr-defined]
         stored = await assets(app)

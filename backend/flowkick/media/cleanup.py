@@ -32,7 +32,7 @@ from flowkick.tables import ClientSource, FeedCache, MediaAsset
 EVICTED_RETRY_SECONDS = 24 * 3600.0
 _UNLINKED = (FeedCache.media, FeedCache.media_hash, FeedCache.version, FeedCache.media_failures,
              FeedCache.media_retry_at)
-SHOWN_PAGE = 100  # feeds whose picture maps are read and parsed between two turns of the event loop
+FEED_PAGE = 100  # feeds whose picture maps are read and parsed between two turns of the event loop
 
 
 @dataclass
@@ -67,7 +67,7 @@ async def _shown_at(db: Database) -> dict[str, float]:
 
 
 async def _feed_pages(db: Database, columns: tuple[Any, ...], tracked: bool = False) -> AsyncIterator[list[Any]]:
-    """Every feed's `columns` after its source id, `SHOWN_PAGE` feeds at a time (only those a
+    """Every feed's `columns` after its source id, `FEED_PAGE` feeds at a time (only those a
     client tracks when `tracked`).
 
     Parsing every feed's picture map in one go held the event loop for seconds at tens of
@@ -78,11 +78,11 @@ async def _feed_pages(db: Database, columns: tuple[Any, ...], tracked: bool = Fa
         page = select(FeedCache.source_id, *columns).where(col(FeedCache.source_id) > after)
         if tracked:
             page = page.where(exists().where(col(ClientSource.source_id) == FeedCache.source_id))
-        page = page.order_by(col(FeedCache.source_id)).limit(SHOWN_PAGE)
+        page = page.order_by(col(FeedCache.source_id)).limit(FEED_PAGE)
         rows = (await db.read(lambda s, page=page: s.execute(page))).all()
         if rows:
             yield rows
-        if len(rows) < SHOWN_PAGE:
+        if len(rows) < FEED_PAGE:
             return
         after = rows[-1][0]
 

@@ -98,8 +98,8 @@ class DemoSource:
 
 def demo_profile(platform: str, handle: str) -> Profile:
     rng = _rng(platform, handle)
-    profile: Profile = {"name": _display_name(handle), "handle": handle,
-                        "url": PROFILES[platform].format(handle=handle), "avatar_url": AVATAR,
+    account = _Account(platform, handle)
+    profile: Profile = {"name": account.name, "handle": handle, "url": account.profile_url, "avatar_url": AVATAR,
                         "followers": None, "rating": None, "review_count": None}
     if platform == "google_reviews":
         profile.update(rating=round(rng.uniform(4.3, 4.8), 1), review_count=rng.randint(180, 640))
