@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, update
 
 from flowkick.clients import create_client
+from flowkick.lookups import FEED_CHANGES_PAGE, FEEDS_VERSION
 from flowkick.routes.embed import FRAGMENT_TTL
-from flowkick.tables import Client, FeedCache, FeedPublic
+from flowkick.tables import Client, FeedCache, FeedChange, FeedPublic, FeedsVersion
 from tests.support.apps import app_of, demo_api, demo_source_id, running, scripted_app, until
 
 pytestmark = pytest.mark.anyio
@@ -165,6 +168,26 @@ async def test_a_feed_written_by_another_process_is_forgotten_at_the_next_versio
         update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
     await reader.check_versions()  # the watcher's own check may have come first: either forgets it
     assert not await _stored(api, "/api/v1/social/tiktok")
+
+
+async def test_a_version_check_reads_every_change_however_many_came_before(tmp_path: Path) -> None:
+    async with demo_api(tmp_path, feed_watch_seconds=3600.0) as api:  # no check but the test's
+        source_id = await demo_source_id(api, "tiktok")
+        await _stored(api, "/api/v1/social/tiktok")
+        await app_of(api).state.db.write(_log_other_changes(FEED_CHANGES_PAGE + 500))
+        await app_of(api).state.db.write(lambda s: s.execute(
+            update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+        assert source_id in await app_of(api).state.reader.check_versions()
+
+
+def _log_other_changes(count: int) -> Callable[[AsyncSession], Awaitable[None]]:
+    """`count` changes of feeds nobody reads, logged as the triggers log them."""
+    async def work(session: AsyncSession) -> None:
+        seen = (await session.execute(text(FEEDS_VERSION))).scalar_one()
+        await session.execute(update(FeedsVersion).values(version=seen + count))
+        session.add_all(FeedChange(source_id=1_000_000 + n, version=0, seq=seen + 1 + n) for n in range(count))
+
+    return work
 
 
 async def test_a_version_check_keeps_the_feeds_nobody_changed(api: httpx.AsyncClient) -> None:

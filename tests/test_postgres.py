@@ -290,8 +290,8 @@ class Deadlock:
 
 
 async def _mark(session: AsyncSession | AsyncConnection, source_id: int, mark: str) -> None:
-    """A write to one feed row (a table no trigger watches: client writes also take one
-    counter row, client_changes.py, so they could not deadlock this way)."""
+    """A write to one feed row, of a column no trigger watches (writes that triggers follow
+    also take a counter row, changes.py, which changes the order locks are taken in)."""
     await session.execute(update(FeedCache).where(col(FeedCache.source_id) == source_id).values(last_error=mark))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel, select, text
 
-from flowkick import client_changes
+from flowkick import changes
 from flowkick.tables import REFRESH_COLUMNS, SchemaVersion  # importing the module registers every table
 
 T = TypeVar("T")
@@ -83,7 +83,7 @@ class Database:
         """Create missing tables and bring the schema to SCHEMA_VERSION."""
         await self.write(lambda s: s.run_sync(lambda sync: SQLModel.metadata.create_all(sync.connection())))
         await self.write(_migrate)
-        await self.write(client_changes.install)
+        await self.write(changes.install)
 
     async def close(self) -> None:
         await asyncio.gather(*self._in_flight, return_exceptions=True)

@@ -28,13 +28,16 @@ Row = Sequence[Any]
 
 FEED = "SELECT version, base, status, fetched_at, expires_at, body FROM feed_public WHERE source_id = :id"
 
-# Every feed's version, from the covering index ix_feed_cache_version: no feed row read.
-VERSIONS = "SELECT source_id, version FROM feed_cache"
+# The feeds changed since change number :seq, a page of them in order (changes.py): a range
+# of feed_change's index on seq.
+FEED_CHANGES_PAGE = 1000
+FEED_CHANGES = f"SELECT source_id, version, seq FROM feed_change WHERE seq > :seq ORDER BY seq LIMIT {FEED_CHANGES_PAGE}"
+FEEDS_VERSION = "SELECT version FROM feeds_version WHERE id = 1"
 
 # One client's requests this month, by every process: a range of the usage table's key.
 MONTH_REQUESTS = "SELECT coalesce(sum(requests), 0) FROM usage WHERE client_id = :id AND day BETWEEN :first AND :last"
 
-# Bumped by triggers on every change to clients, their links and sources (client_changes.py).
+# Bumped by triggers on every change to clients, their links and sources (changes.py).
 CLIENTS_VERSION = "SELECT version FROM clients_version WHERE id = 1"
 
 # Feeds whose published copy lags their row (or is missing): a safety net, run seldom. A feed

@@ -6,9 +6,10 @@ A request writes nothing to the database: it only counts usage in memory and, fo
 pending or expired feed, asks the refresher (in memory) to fetch it. Bodies are cached per
 (source, content version, parameters), so a warm request costs a few dictionary lookups.
 A feed's copy is kept until the feed changes: this process's refresher and media worker
-say so at once (`feeds_written`), and a watcher reads every feed's version once a second
-to catch other processes' writes (`check_versions`). Clients are kept the same way: until
-one changes, here (`forget_clients`) or anywhere (`check_clients`, `client_changes.py`).
+say so at once (`feeds_written`), and a watcher reads the feed changes logged since its
+last look once a second to catch other processes' writes (`check_versions`, `changes.py`).
+Clients are kept the same way: until one changes, here (`forget_clients`) or anywhere
+(`check_clients`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,17 @@ from flowkick.compression import Encoded, encode
 from flowkick.database import Database
 from flowkick.errors import BadParameter, FlowkickError, Forbidden, NotFound, Unauthorized
 from flowkick.feeds import FeedSnapshot, load_snapshot
-from flowkick.lookups import CLIENT, CLIENTS_VERSION, FEED, UNPUBLISHED, VERSIONS, Lookups, Row
+from flowkick.lookups import (
+    CLIENT,
+    CLIENTS_VERSION,
+    FEED,
+    FEED_CHANGES,
+    FEED_CHANGES_PAGE,
+    FEEDS_VERSION,
+    UNPUBLISHED,
+    Lookups,
+    Row,
+)
 from flowkick.media.resolve import UrlFor
 from flowkick.memory import BytesLRU, BytesTTL, Memory
 from flowkick.plans import Plans
@@ -141,13 +152,15 @@ class Reader:
         self._unpublished: set[int] = set()  # written here, not yet published: read from the row
         self._versions: dict[int, int] = {}  # the version of each feed copy read, for `check_versions`
         self._clients_version: int | None = None  # `lookups.CLIENTS_VERSION` when last checked
+        self._changes_seen = 0  # the number of the last feed change checked (`changes.py`)
         self._watch: asyncio.Task[None] | None = None
 
     # -- other processes' changes --------------------------------------------------------
 
     async def start(self) -> None:
-        """Start watching, from the clients' version as it is now (before any request)."""
+        """Start watching, from the clients' version and the feeds' as they are now (before any request)."""
         await self.check_clients()
+        (self._changes_seen,), = await self.lookups.rows(FEEDS_VERSION)
         self.publisher.start()
         self._watch = asyncio.create_task(self._watch_versions(), name="flowkick-feed-watch")
 
@@ -172,11 +185,16 @@ class Reader:
 
     async def check_versions(self) -> list[int]:
         """Forgets the feeds whose row another process (or the CLI) wrote since this one read
-        them: one read of every feed's version, from an index, instead of re-reading the
-        feeds themselves."""
-        versions = self._versions
-        rows = await self.lookups.scan(VERSIONS)
-        changed = [source_id for source_id, version in rows if versions.get(source_id, version) != version]
+        them: a read of the changes logged since the last check (`changes.py`), not of
+        every feed's version."""
+        versions, changed = self._versions, []
+        while True:
+            rows = await self.lookups.rows(FEED_CHANGES, seq=self._changes_seen)
+            changed += [source_id for source_id, version, _ in rows if versions.get(source_id, version) != version]
+            if rows:
+                self._changes_seen = rows[-1][2]
+            if len(rows) < FEED_CHANGES_PAGE:
+                break
         self.forget_feeds(changed)
         return changed
 

@@ -49,7 +49,7 @@ class Settings:
                                                 "is seen sooner: its own at once, other processes' within "
                                                 "FLOWKICK_FEED_WATCH_SECONDS.")
     feed_watch_seconds: float = setting(1.0, "How often a process asks the database which feeds other processes "
-                                             "changed (one indexed read of every feed's version).")
+                                             "changed (a read of the feed changes logged since the last look).")
     memory_cache_mb: float = setting(128.0, "Memory the read path may keep feeds, bodies, fragments and stored "
                                             "answers in, in megabytes; the least recently used go first.")
     ttl_instagram: int = setting(1800, "Seconds Instagram items stay fresh.")

@@ -70,7 +70,8 @@ class FeedCache(SQLModel, table=True):
     """The latest good items of one source and everything the refresher knows about it."""
 
     __tablename__ = "feed_cache"
-    # ix_feed_cache_version covers the once-a-second version check: it never reads the big rows.
+    # ix_feed_cache_version covers the check for unpublished feeds (lookups.UNPUBLISHED): it never
+    # reads the big rows.
     # ix_feed_cache_media covers the media worker's choice of feeds to gather (media/catalog.py),
     # ix_feed_cache_refresh the refresher's (`Refresher._due`): SQLite keeps a long row's
     # later columns on overflow pages, so filtering on the rows walked every feed's items.
@@ -218,13 +219,34 @@ class ItemClicks(SQLModel, table=True):
 
 class ClientsVersion(SQLModel, table=True):
     """One counter that database triggers bump on every change to clients, their sources'
-    links and sources (`client_changes.py`): a process learns that its clients in memory
+    links and sources (`changes.py`): a process learns that its clients in memory
     are out of date with one point read, whoever made the change."""
 
     __tablename__ = "clients_version"
 
     id: int = Field(default=1, primary_key=True)
     version: int = 0
+
+
+class FeedsVersion(SQLModel, table=True):
+    """How many times any feed's version changed: database triggers bump it and number each
+    change with it (`changes.py`), in the order the changes were committed."""
+
+    __tablename__ = "feeds_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
+class FeedChange(SQLModel, table=True):
+    """Each feed's latest version and the number of its change (`FeedsVersion`): a process
+    learns which feeds changed since it last looked by reading the changes after that number."""
+
+    __tablename__ = "feed_change"
+
+    source_id: int = Field(primary_key=True)
+    version: int
+    seq: int = Field(index=True)
 
 
 class SchemaVersion(SQLModel, table=True):

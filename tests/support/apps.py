@@ -128,10 +128,10 @@ def _awaiting(coro: Any) -> list[str]:
 
 
 @asynccontextmanager
-async def demo_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def demo_api(tmp_path: Path, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The demo app (pk_demo) with every feed fetched once and its pictures stored;
     `client.app` is the app itself."""
-    app = scripted_app(tmp_path)
+    app = scripted_app(tmp_path, **overrides)
     async with running(app) as client:
         await until(lambda: _all_fetched(client))
         await until(lambda: pictures_settled(app), attempts=3000)

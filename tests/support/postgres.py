@@ -6,6 +6,8 @@
                            durability off (tests need speed, not crash safety)
     postgres_url           the session's `flowkick` database, as a SQLAlchemy URL
     postgres_database_url  a database of the test's own, dropped after it
+    each_db                a connected `Database` of the test's own, once on SQLite and
+                           once on PostgreSQL: for behaviour both must share
 
 The server is stopped with `pg_ctl stop -m fast` and its folder removed at the end of the
 session; a server that fails to start raises with the tail of its log.
@@ -19,11 +21,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from flowkick.database import Database
 from tests.support.servers import REPO, free_port
 
 SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -116,3 +119,13 @@ def postgres_database_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
         yield postgres_cluster.url(name)
     finally:
         postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def each_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    url = (f"sqlite+aiosqlite:///{tmp_path / 'flowkick.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_database_url"))
+    database = Database(url)
+    await database.connect()
+    yield database
+    await database.close()
