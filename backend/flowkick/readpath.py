@@ -72,7 +72,7 @@ _URL_FIELDS = (b"url", b"image", b"avatar_url", b"avif", b"webp")
 _RELATIVE_URL = re.compile(b"/(?:" + b"|".join(b'(?<="' + f + b'":"/)' for f in _URL_FIELDS) + b")(?!/)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tracked:
     """A source as one client shows it."""
 
@@ -84,7 +84,7 @@ class Tracked:
     pinned_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientView:
     id: int
     active: bool
