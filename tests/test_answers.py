@@ -180,6 +180,20 @@ async def test_a_version_check_reads_every_change_however_many_came_before(tmp_p
         assert source_id in await app_of(api).state.reader.check_versions()
 
 
+async def test_a_copy_read_before_another_process_published_the_feed_is_forgotten_once_it_does(
+        tmp_path: Path) -> None:
+    async with demo_api(tmp_path, feed_watch_seconds=3600.0) as api:  # no check but the test's
+        reader, db = app_of(api).state.reader, app_of(api).state.db
+        source_id = await demo_source_id(api, "tiktok")
+        await db.write(lambda s: s.execute(  # another process wrote the feed, and holds it back a moment
+            update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+        await reader.check_versions()
+        assert (await api.get("/api/v1/social/tiktok", params={"api_key": "pk_demo"})).status_code == 200  # the older copy
+        await db.write(lambda s: s.execute(  # then publishes it
+            update(FeedPublic).where(col(FeedPublic.source_id) == source_id).values(version=FeedPublic.version + 1)))
+        assert source_id in await reader.check_versions()
+
+
 def _log_other_changes(count: int) -> Callable[[AsyncSession], Awaitable[None]]:
     """`count` changes of feeds nobody reads, logged as the triggers log them."""
     async def work(session: AsyncSession) -> None:

@@ -1,16 +1,20 @@
-"""changes.py: every new version of a feed is logged under a number larger than every
-change before it, on SQLite and PostgreSQL alike; writes that keep the version log nothing."""
+"""changes.py: every new version of a feed, of its row or its published copy, is logged under a
+number larger than every change before it, on SQLite and PostgreSQL alike; writes that keep
+the version log nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select, update
 
 from flowkick.clients import create_client
 from flowkick.database import Database
 from flowkick.lookups import FEED_CHANGES, FEEDS_VERSION
-from flowkick.tables import FeedCache, FeedChange
+from flowkick.tables import FeedCache, FeedChange, FeedPublic
 
 pytestmark = pytest.mark.anyio
 NOW = 1_790_000_000.0
@@ -55,6 +59,26 @@ async def test_a_feed_changed_again_is_logged_once_at_its_latest_version(each_db
     await _bump(each_db, first)
     await _bump(each_db, first)
     assert await _changes_after(each_db, seen) == [(first, 2)]
+
+
+async def test_a_published_copy_of_a_new_version_is_logged(each_db: Database) -> None:
+    first, _ = await _feeds(each_db)
+    await each_db.write(_publish(first, 0))
+    seen = await _count(each_db)
+    await each_db.write(_publish(first, 1))
+    assert await _changes_after(each_db, seen) == [(first, 1)]
+
+
+def _publish(source_id: int, version: int) -> Callable[[AsyncSession], Awaitable[None]]:
+    """A copy stored as the publisher stores one: over an older copy, if any."""
+    async def work(session: AsyncSession) -> None:
+        copy = await session.get(FeedPublic, source_id)
+        if copy is None:
+            session.add(FeedPublic(source_id=source_id, version=version, base="/media/", status="ok", body=b"{}"))
+        else:
+            copy.version = version
+
+    return work
 
 
 async def test_a_write_that_keeps_the_version_logs_nothing(each_db: Database) -> None:

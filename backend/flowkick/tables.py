@@ -229,8 +229,9 @@ class ClientsVersion(SQLModel, table=True):
 
 
 class FeedsVersion(SQLModel, table=True):
-    """How many times any feed's version changed: database triggers bump it and number each
-    change with it (`changes.py`), in the order the changes were committed."""
+    """How many times any feed's version changed (its row's or its published copy's):
+    database triggers bump it and number each change with it (`changes.py`), in the order
+    the changes were committed."""
 
     __tablename__ = "feeds_version"
 
@@ -239,8 +240,9 @@ class FeedsVersion(SQLModel, table=True):
 
 
 class FeedChange(SQLModel, table=True):
-    """Each feed's latest version and the number of its change (`FeedsVersion`): a process
-    learns which feeds changed since it last looked by reading the changes after that number."""
+    """Each feed's latest version, of its row or its published copy, and the number of that
+    change (`FeedsVersion`): a process learns which feeds changed since it last looked by
+    reading the changes after that number."""
 
     __tablename__ = "feed_change"
 
