@@ -164,8 +164,7 @@ async def test_a_feed_written_by_another_process_is_forgotten_at_the_next_versio
     reader = app_of(api).state.reader
     source_id = await demo_source_id(api, "tiktok")
     await _stored(api, "/api/v1/social/tiktok")
-    await app_of(api).state.db.write(lambda s: s.execute(
-        update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+    await _new_version(api, FeedCache, source_id)
     await reader.check_versions()  # the watcher's own check may have come first: either forgets it
     assert not await _stored(api, "/api/v1/social/tiktok")
 
@@ -175,23 +174,26 @@ async def test_a_version_check_reads_every_change_however_many_came_before(tmp_p
         source_id = await demo_source_id(api, "tiktok")
         await _stored(api, "/api/v1/social/tiktok")
         await app_of(api).state.db.write(_log_other_changes(FEED_CHANGES_PAGE + 500))
-        await app_of(api).state.db.write(lambda s: s.execute(
-            update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+        await _new_version(api, FeedCache, source_id)
         assert source_id in await app_of(api).state.reader.check_versions()
 
 
 async def test_a_copy_read_before_another_process_published_the_feed_is_forgotten_once_it_does(
         tmp_path: Path) -> None:
     async with demo_api(tmp_path, feed_watch_seconds=3600.0) as api:  # no check but the test's
-        reader, db = app_of(api).state.reader, app_of(api).state.db
+        reader = app_of(api).state.reader
         source_id = await demo_source_id(api, "tiktok")
-        await db.write(lambda s: s.execute(  # another process wrote the feed, and holds it back a moment
-            update(FeedCache).where(col(FeedCache.source_id) == source_id).values(version=FeedCache.version + 1)))
+        await _new_version(api, FeedCache, source_id)  # another process wrote the feed, and holds it back a moment
         await reader.check_versions()
         assert (await api.get("/api/v1/social/tiktok", params={"api_key": "pk_demo"})).status_code == 200  # the older copy
-        await db.write(lambda s: s.execute(  # then publishes it
-            update(FeedPublic).where(col(FeedPublic.source_id) == source_id).values(version=FeedPublic.version + 1)))
+        await _new_version(api, FeedPublic, source_id)  # then publishes it
         assert source_id in await reader.check_versions()
+
+
+async def _new_version(api: httpx.AsyncClient, table: type[FeedCache] | type[FeedPublic], source_id: int) -> None:
+    """A feed's row, or its published copy, at a new version: as another process writes it."""
+    await app_of(api).state.db.write(lambda s: s.execute(
+        update(table).where(col(table.source_id) == source_id).values(version=table.version + 1)))
 
 
 def _log_other_changes(count: int) -> Callable[[AsyncSession], Awaitable[None]]:
