@@ -216,6 +216,22 @@ def test_header_links_to_the_profile_with_name_and_avatar() -> None:
     assert page.find("img")[0]["src"] == "https://cdn.example.com/luna.jpg"
 
 
+def _avatar(name: str) -> dict[str, Any]:
+    """An author whose avatar is stored, as `resolve` gives it: our address and its sizes."""
+    return {"name": name, "handle": None, "url": None, "avatar_url": f"https://cdn.example.com/{name}-160.webp",
+            "avatar": {"sizes": [{"width": w, "height": w, "webp": f"https://cdn.example.com/{name}-{w}.webp"}
+                                 for w in (48, 96)]}}
+
+
+def test_every_reviewer_shows_their_own_avatar_and_its_sizes() -> None:
+    page = render([review(1, author=_avatar("anna")), review(2, author=_avatar("jonas")),
+                   review(3, author=_avatar("anna"))], "google_reviews")
+    avatars = [(img["src"], img.get("srcset")) for img in page.find("img")][1:]  # after the profile's
+    assert avatars == [(f"https://cdn.example.com/{name}-160.webp",
+                        f"https://cdn.example.com/{name}-48.webp 48w, https://cdn.example.com/{name}-96.webp 96w")
+                       for name in ("anna", "jonas", "anna")]
+
+
 def test_header_can_be_turned_off() -> None:
     page = render([post(1)], header="0")
     assert page.find("header") == []

@@ -298,6 +298,7 @@ class _Context:
         self.lang = options.lang
         self.now = now
         self.site = _site(base_url)
+        self._avatars: dict[str, dict[str, str | None]] = {}
 
     def label(self, name: str, **values: object) -> str:
         return i18n.label(self.lang, name, **values)
@@ -346,13 +347,24 @@ class _Context:
             **self._lightbox_media(item),
             "date": self.date(item.get("published_at")),
             "author": {"name": _text(author.get("name")) or _text(author.get("handle")),
-                       "avatar": self.url(author.get("avatar_url")),
-                       "avatar_srcset": self.srcsets(_sizes_of(author.get("avatar"))).get("webp")},
+                       **self.avatar(author)},
             "rating": max(0, min(5, int(round(rating)))) if rating is not None else None,
             "stats": self._stats(item),
             "reply": {"text": _text(reply.get("text")), "date": self.date(reply.get("published_at"))}
             if reply and _text(reply.get("text")) else None,
         }
+
+    def avatar(self, owner: Mapping[str, Any]) -> dict[str, str | None]:
+        """An author's or profile's avatar and its WebP `srcset`, worked out once per picture:
+        every post of an account repeats its owner's (12 of a fragment's 25 srcsets were the
+        same avatar's). The address is our stored copy, so it names the sizes too."""
+        key = owner.get("avatar_url")
+        found = self._avatars.get(key) if isinstance(key, str) else None
+        if found is None:
+            found = {"avatar": self.url(key), "avatar_srcset": self.srcsets(_sizes_of(owner.get("avatar"))).get("webp")}
+            if isinstance(key, str):
+                self._avatars[key] = found
+        return found
 
     def srcsets(self, sizes: Any) -> dict[str, str]:
         """`srcset` lists per format ("avif", "webp") from a stored picture's sizes."""
@@ -434,8 +446,7 @@ def _profile_view(profile: Mapping[str, Any], platform: str | None, context: _Co
         "name": _text(profile.get("name")) or _text(profile.get("handle")) or label,
         "handle": _text(profile.get("handle")),
         "url": context.url(profile.get("url")),
-        "avatar": context.url(profile.get("avatar_url")),
-        "avatar_srcset": context.srcsets(_sizes_of(profile.get("avatar"))).get("webp"),
+        **context.avatar(profile),
         "platform": platform or "", "platform_label": label,
         "view_label": context.label("view_profile", platform=label),
         "followers": context.label("followers", count=i18n.compact_number(followers, context.lang))
