@@ -101,6 +101,18 @@ async def test_a_newly_tracked_accounts_first_items_are_announced_signed_by_the_
     assert len(message["data"]["new_item_ids"]) == message["data"]["item_count"] > 0
 
 
+async def test_a_refresh_stored_while_a_round_rests_is_announced_in_the_next(rig: Rig) -> None:
+    secret = (await rig.register())["secret"]
+    await rig.call("POST", "/api/v1/sources", json={"platform": "tiktok", "handle": "cafe.two"})
+    await until(lambda: rig.hook.received)  # the app's own round announced it; rounds rest a second between
+    old = demo_items("instagram", "cafe.one", 24, rig.source.clock.now())
+    rig.source.items["cafe.one"] = [{**old[0], "id": "instagram:brand-new"}, *old]
+    sources = (await rig.call("GET", "/api/v1/sources")).json()["sources"]
+    rig.app.state.refresher.refresh_now(next(s["id"] for s in sources if s["handle"] == "cafe.one"))
+    await until(lambda: len(rig.hook.received) == 2)
+    assert [m["data"]["source"]["handle"] for m in rig.messages(secret)] == ["cafe.two", "cafe.one"]
+
+
 async def test_a_tampered_message_fails_verification(rig: Rig) -> None:
     secret = (await rig.register())["secret"]
     await rig.call("POST", "/api/v1/sources", json={"platform": "tiktok", "handle": "cafe.two"})
