@@ -215,6 +215,36 @@ async def test_an_evicted_picture_leaves_every_feed_map_that_named_it_whatever_i
     assert all(f.version == before[f.source_id].version + 1 for f in after if f.source_id in naming)
 
 
+class KilledMidCleanUp(Exception):
+    pass
+
+
+class DiesAfterDeleting:
+    """A media store whose process is killed the moment its files are deleted."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def delete(self, names: Any) -> None:
+        await self.inner.delete(names)
+        raise KilledMidCleanUp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_clean_up_killed_once_it_deleted_files_leaves_no_feed_naming_them(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        app = api.app  # type: ignore[attr-defined]
+        settings = app.state.settings.__class__(**{**app.state.settings.__dict__,
+                                                   "media_max_store_bytes": sum(a.bytes for a in await assets(app)) // 2})
+        with pytest.raises(KilledMidCleanUp):
+            await clean(app.state.db, DiesAfterDeleting(app.state.media_store), settings, app.state.clock.now())
+        on_disk = {f.name.rsplit("/", 1)[-1].split("-", 1)[0] async for f in app.state.media_store.files()}
+        named = {r["d"] for f in await feeds(app) for r in f.media.values() if r.get("d")}
+    assert named and named <= on_disk
+
+
 async def _status(api: httpx.AsyncClient, status: int) -> bool:
     return (await api.get("/api/v1/social/instagram", params=PARAMS)).status_code == status
 

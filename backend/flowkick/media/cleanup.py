@@ -107,9 +107,9 @@ async def _delete_unreferenced(db: Database, store: MediaStore, before: float) -
     rows = await db.read(lambda s: s.execute(
         select(MediaAsset.digest, MediaAsset.files).where(col(MediaAsset.unreferenced_since) < before)))
     gone = rows.all()
-    await _forget(db, store, gone)
     if gone:
         await _unlink(db, {d for d, _ in gone}, retry_at=None)
+    await _forget(db, store, gone)
     return len(gone)
 
 
@@ -127,13 +127,16 @@ async def _evict(db: Database, store: MediaStore, cap: int, now: float) -> tuple
         excess -= size
     if not victims:
         return 0, ()
-    await _forget(db, store, victims)
     changed = await _unlink(db, {d for d, _ in victims}, retry_at=now + EVICTED_RETRY_SECONDS)
+    await _forget(db, store, victims)
     return len(victims), changed
 
 
 async def _unlink(db: Database, digests: set[str], retry_at: float | None) -> tuple[int, ...]:
-    """Take deleted pictures out of every feed map naming them, giving those feeds a new version.
+    """Take pictures about to be deleted out of every feed map naming them, giving those feeds
+    a new version. Maps first, files after (`_forget`): a process killed in between leaves
+    pictures no feed names, deleted by a later pass; the other way round it left feeds
+    naming deleted files: broken pictures on their pages.
 
     Evicted pictures become a failure record retried at `retry_at` (not at once: the store
     is full); deleted unreferenced ones are dropped, and the feed gathers again whenever
