@@ -152,6 +152,18 @@ async def test_an_older_copy_never_replaces_a_newer_one(api: httpx.AsyncClient) 
     assert (await _published(api, source_id)).version == published.version  # type: ignore[union-attr]
 
 
+async def test_of_a_batch_only_the_copies_that_lagged_are_named_stored(api: httpx.AsyncClient) -> None:
+    publisher = app_of(api).state.reader.publisher
+    lagging, current = await demo_source_id(api, "instagram"), await demo_source_id(api, "tiktok")
+    await app_of(api).state.db.write(lambda s: s.execute(
+        update(FeedCache).where(col(FeedCache.source_id) == lagging).values(version=FeedCache.version + 1)))
+    told: list[tuple[list[int], list[int]]] = []
+    publisher.on_published = lambda published, stored: told.append((sorted(published), stored))
+    await publisher.publish([lagging, current])
+    assert told == [(sorted([lagging, current]), [lagging])]
+    assert await _is_current(api, lagging)
+
+
 async def test_pictures_in_the_json_are_absolute_on_the_requests_host(api: httpx.AsyncClient) -> None:
     feed = await _feed(api, "instagram")
     pictures = [s["webp"] for i in feed["items"] if i.get("picture") for s in i["picture"]["sizes"]]
