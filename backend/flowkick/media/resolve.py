@@ -105,7 +105,7 @@ class _Pictures:
         out["image"] = picture["url"] if picture else None
         out["picture"] = picture
         out["media"] = [self.entry(e) for e in _entries(item.get("media"))]
-        if isinstance(item.get("author"), Mapping):
+        if isinstance(item.get("author"), dict):
             out["author"] = self.avatar_of(item["author"])
         return out
 
@@ -163,12 +163,12 @@ class _Pictures:
         if not isinstance(url, str) or not url:
             return None
         record = self.stored.get(origin_key(url))
-        return record if isinstance(record, Mapping) and record.get("d") else None
+        return record if isinstance(record, dict) and record.get("d") else None
 
 
 def _entries(value: object) -> list[Mapping[str, Any]]:
-    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
