@@ -16,7 +16,17 @@ from flowkick.clients import untrack
 from flowkick.media import cleanup
 from flowkick.media.cleanup import clean
 from flowkick.tables import Client, FeedCache, MediaAsset, Source
-from tests.support.apps import FakeClock, ScriptedSource, demo_api, pictures_settled, running, scripted_app, until
+from tests.support.apps import (
+    FakeClock,
+    ScriptedSource,
+    app_of,
+    demo_api,
+    demo_source_id,
+    pictures_settled,
+    running,
+    scripted_app,
+    until,
+)
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY, SeaweedFS
 
 pytestmark = pytest.mark.anyio
@@ -108,6 +118,41 @@ async def test_a_feed_shows_placeholders_and_text_until_its_pictures_are_stored(
     assert all(i["image"] is None and i["text"] for i in before["items"])
     assert "<img" not in html.split("fk-head")[-1].split("</header>")[-1] and "fk-noimg" in html
     assert all(i["image"] for i in after["items"])
+
+
+async def _renew_instagram(api: httpx.AsyncClient, change: Any) -> tuple[FeedCache, FeedCache]:
+    """The demo's Instagram feed fetched again with `change` made to its items, with the media
+    worker stopped: what the refresher's own write left in the row, before and after."""
+    app = app_of(api)
+    await app.state.media.stop()
+    source_id = await demo_source_id(api, "instagram")
+    before = await _row(app, source_id)
+    app.state.refresher.sources["instagram"].items["lunacafe.berlin"] = change(before.items)
+    app.state.refresher.refresh_now(source_id)
+    await until(lambda: _version_above(app, source_id, before.version))
+    return before, await _row(app, source_id)
+
+
+async def test_a_feed_renewed_with_its_pictures_stored_already_is_written_once_with_them(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        before, after = await _renew_instagram(api, lambda items: [{**i, "likes": i["likes"] + 1} for i in items])
+    assert after.content_hash != before.content_hash and after.media_hash == after.content_hash
+    assert after.version == before.version + 1 and after.media == before.media
+
+
+async def test_a_feed_renewed_with_a_picture_not_stored_yet_leaves_its_map_to_the_media_worker(
+        tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        before, after = await _renew_instagram(api, lambda items: [_post("https://127.0.0.1:9/new.jpg"), *items])
+    assert after.media_hash == before.media_hash != after.content_hash and after.media == before.media
+
+
+async def _row(app: Any, source_id: int) -> FeedCache:
+    return await app.state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
+
+
+async def _version_above(app: Any, source_id: int, version: int) -> bool:
+    return (await _row(app, source_id)).version > version
 
 
 async def test_a_picture_shared_by_several_feeds_is_stored_once(tmp_path: Path) -> None:

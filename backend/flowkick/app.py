@@ -67,6 +67,7 @@ def create_app(
     reader = Reader(db, settings, clock, refresher, usage, pictures.store.url)
     pictures.on_update = reader.feeds_written
     refresher.on_update = lambda ids: _each(list(ids), reader.feeds_written, pictures.notify, client_hooks.notice)
+    refresher.on_store = pictures.name_known
     refresher.frozen = reader.quotas.frozen  # over-quota clients' sources stop refreshing
     reader.quotas.follow(usage)  # monthly counts include other processes' requests after each flush
     metrics = Metrics(usage, lambda: refresher.alive, reader.memory)

@@ -102,6 +102,7 @@ class Refresher:
         self.rng = rng or random.Random()
         self.on_update = on_update or (lambda ids: None)
         self.on_run: Callable[[str, str, float], None] = lambda platform, status, seconds: None  # metrics
+        self.on_store: Callable[[FeedCache], None] = lambda row: None  # each feed stored, in its write (pictures)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._requested: set[int] = set()
         self._forced: set[int] = set()
@@ -529,6 +530,7 @@ class Refresher:
             row.status = "ok" if row.fetched_at is not None else "error"
             return error
         collection.store(row, due, got, self.settings, now)
+        self.on_store(row)
         row.last_error, row.error_count, row.next_attempt_at = None, 0, None
         row.run_id, row.dataset_id = result.run_id, result.dataset_id
         return None

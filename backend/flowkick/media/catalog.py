@@ -118,6 +118,12 @@ async def save(db: Database, gathered: list[tuple[Pending, Gathered]]) -> list[i
     return await db.write(work) if gathered else []
 
 
+def name(row: FeedCache, found: Gathered) -> None:
+    """Give a feed row being written its picture map (the refresher's write: `MediaWorker.name_known`)."""
+    row.media, row.media_hash = found.media, row.content_hash
+    row.media_failures, row.media_retry_at = found.failures, found.retry_at
+
+
 _table = FeedCache.__table__  # type: ignore[attr-defined]
 _SAVE_MAP = (
     update(_table).where(_table.c.source_id == bindparam("id"), _table.c.content_hash == bindparam("hash"))

@@ -36,7 +36,7 @@ from flowkick.media.images import WIDTHS, BadImage, Encoded, digest, encode
 from flowkick.media.resolve import AVATAR_WIDTHS, Wanted, media_name, wanted
 from flowkick.media.store import MediaStore
 from flowkick.settings import Settings
-from flowkick.tables import MediaAsset
+from flowkick.tables import FeedCache, MediaAsset
 
 log = logging.getLogger("flowkick.media")
 
@@ -168,19 +168,38 @@ class MediaWorker:
         if changed:
             self.on_update(changed)
 
-    async def _gather(self, feed: catalog.Pending, summary: MediaSummary) -> catalog.Gathered:
+    def name_known(self, row: FeedCache) -> None:
+        """The refresher's hook for a feed it stores: when every picture the new items show is
+        known already (in the feed's map, or shown by another feed), the map is made in the
+        same write, and the feed goes out at once with its pictures, in one new version.
+
+        A renewal mostly brings back the posts of the last fetch, and the demo's feeds all
+        show the same sample photos; each such feed cost a pass of this worker (its row read
+        again, its map written as a second write) and a publication held back for it."""
+        if row.content_hash == row.media_hash:
+            return
+        media, todo = self._named(row.items, row.profile, row.media)
+        if not todo:
+            catalog.name(row, _gathered(media))
+
+    def _named(self, items: list[dict[str, Any]], profile: dict[str, Any],
+               known: dict[str, Any]) -> tuple[dict[str, Any], list[Wanted]]:
+        """The records of the pictures these items show that need no download, and those that do."""
         now = self.clock.now()
-        needed = wanted(feed.items, feed.profile, videos=bool(self.settings.media_store_videos))
         media: dict[str, Any] = {}
         todo: list[Wanted] = []
-        for key, want in needed.items():
-            record = feed.media.get(key)
+        for key, want in wanted(items, profile, videos=bool(self.settings.media_store_videos)).items():
+            record = known.get(key)
             if isinstance(record, dict) and (record.get("d") or record.get("t", 0) > now):
                 media[key] = record
             elif key in self._origins:  # shown by another feed: named without a task per picture
                 media[key] = self._origins[key]
             else:
                 todo.append(want)
+        return media, todo
+
+    async def _gather(self, feed: catalog.Pending, summary: MediaSummary) -> catalog.Gathered:
+        media, todo = self._named(feed.items, feed.profile, feed.media)
         for want, record in zip(todo, await asyncio.gather(*(self._one(w, feed.media.get(w.key)) for w in todo)),
                                 strict=True):
             media[want.key] = record
@@ -188,8 +207,7 @@ class MediaWorker:
             summary.stored += outcome == "stored"
             summary.failed += outcome != "stored"
             self.on_download(outcome)
-        retries = [r["t"] for r in media.values() if not r.get("d")]
-        return catalog.Gathered(media, len(retries), min(retries, default=None))
+        return _gathered(media)
 
     async def _one(self, want: Wanted, previous: Any) -> dict[str, Any]:
         """One picture's record: stored, or failed with its reason and next attempt."""
@@ -273,6 +291,12 @@ class MediaWorker:
             await catalog.add_asset(self.db, MediaAsset(digest=address, kind="video", files=[name], bytes=len(data),
                                                         created_at=now, last_shown_at=now))
         return {"d": address, "v": "mp4"}
+
+
+def _gathered(media: dict[str, Any]) -> catalog.Gathered:
+    """A feed's new map, with its failed downloads counted and their earliest retry."""
+    retries = [r["t"] for r in media.values() if not r.get("d")]
+    return catalog.Gathered(media, len(retries), min(retries, default=None))
 
 
 def _image_record(digest: str, width: int, height: int, placeholder: str,
