@@ -22,6 +22,7 @@ from tests.support.apps import (
     app_of,
     demo_api,
     demo_source_id,
+    feed_row,
     pictures_settled,
     running,
     scripted_app,
@@ -126,11 +127,11 @@ async def _renew_instagram(api: httpx.AsyncClient, change: Any) -> tuple[FeedCac
     app = app_of(api)
     await app.state.media.stop()
     source_id = await demo_source_id(api, "instagram")
-    before = await _row(app, source_id)
+    before = await feed_row(app, source_id)
     app.state.refresher.sources["instagram"].items["lunacafe.berlin"] = change(before.items)
     app.state.refresher.refresh_now(source_id)
     await until(lambda: _version_above(app, source_id, before.version))
-    return before, await _row(app, source_id)
+    return before, await feed_row(app, source_id)
 
 
 async def test_a_feed_renewed_with_its_pictures_stored_already_is_written_once_with_them(tmp_path: Path) -> None:
@@ -147,12 +148,8 @@ async def test_a_feed_renewed_with_a_picture_not_stored_yet_leaves_its_map_to_th
     assert after.media_hash == before.media_hash != after.content_hash and after.media == before.media
 
 
-async def _row(app: Any, source_id: int) -> FeedCache:
-    return await app.state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
-
-
 async def _version_above(app: Any, source_id: int, version: int) -> bool:
-    return (await _row(app, source_id)).version > version
+    return (await feed_row(app, source_id)).version > version
 
 
 async def test_a_picture_shared_by_several_feeds_is_stored_once(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import col, delete, select, update
 from flowkick.feeds import load_snapshot
 from flowkick.readpath import absolute
 from flowkick.tables import FeedCache, FeedPublic
-from tests.support.apps import app_of, demo_api, demo_source_id, until
+from tests.support.apps import app_of, demo_api, demo_source_id, feed_row, until
 
 pytestmark = pytest.mark.anyio
 
@@ -29,13 +29,9 @@ async def _published(api: httpx.AsyncClient, source_id: int) -> FeedPublic | Non
     return await app_of(api).state.db.read(lambda s: s.get(FeedPublic, source_id))  # type: ignore[no-any-return]
 
 
-async def _row(api: httpx.AsyncClient, source_id: int) -> FeedCache:
-    return await app_of(api).state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
-
-
 async def _is_current(api: httpx.AsyncClient, source_id: int) -> bool:
     published = await _published(api, source_id)
-    return published is not None and published.version == (await _row(api, source_id)).version
+    return published is not None and published.version == (await feed_row(app_of(api), source_id)).version
 
 
 async def _feed(api: httpx.AsyncClient, platform: str) -> dict[str, Any]:
@@ -101,7 +97,7 @@ async def test_a_feed_with_new_items_is_published_once_with_their_pictures(api: 
     await _store_new_items(api, source_id, keep_pictures=False)
 
     async def pictured() -> bool:
-        row = await _row(api, source_id)
+        row = await feed_row(app_of(api), source_id)
         return row.media_hash == "new items" and await _is_current(api, source_id)
 
     await until(pictured)
@@ -115,7 +111,7 @@ async def test_a_feed_whose_pictures_are_not_gathered_in_time_goes_out_without_t
     await _store_new_items(api, source_id, keep_pictures=True)
     assert not await _is_current(api, source_id)
     await until(lambda: _is_current(api, source_id))
-    assert (await _row(api, source_id)).media_hash != "new items"
+    assert (await feed_row(app_of(api), source_id)).media_hash != "new items"
 
 
 async def test_a_feed_written_but_not_published_is_published_by_the_check(api: httpx.AsyncClient) -> None:

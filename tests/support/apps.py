@@ -152,6 +152,11 @@ def app_of(client: httpx.AsyncClient) -> Starlette:
     return client.app  # type: ignore[attr-defined, no-any-return]
 
 
+async def feed_row(app: Starlette, source_id: int) -> FeedCache:
+    """A feed's row as the database holds it now."""
+    return await app.state.db.read(lambda s: s.get(FeedCache, source_id))  # type: ignore[no-any-return]
+
+
 async def demo_source_id(client: httpx.AsyncClient, platform: str) -> int:
     """The id of the demo key's source on `platform`."""
     view = await app_of(client).state.reader.resolve("pk_demo")
