@@ -37,15 +37,35 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORT = {"width": 1100, "height": 800}
 
-# Sums layout-shift entries that were not caused by input, from the very first one.
+# Sums layout-shift entries that were not caused by input, from the very first one;
+# `__flowkickClsNow()` also counts entries recorded but not yet handed to the callback.
 CLS_OBSERVER = """
 window.__flowkickCls = 0;
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
+const count = (entries) => {
+  for (const entry of entries) {
     if (!entry.hadRecentInput) window.__flowkickCls += entry.value;
   }
-}).observe({ type: "layout-shift", buffered: true });
+};
+const observer = new PerformanceObserver((list) => count(list.getEntries()));
+observer.observe({ type: "layout-shift", buffered: true });
+window.__flowkickClsNow = () => { count(observer.takeRecords()); return window.__flowkickCls; };
 """
+# True once every picture in view (open shadow roots included) has loaded or failed.
+PICTURES_IN_VIEW_LOADED = """() => {
+  const pictures = [];
+  const walk = (root) => {
+    for (const element of root.querySelectorAll("*")) {
+      if (element.tagName === "IMG") pictures.push(element);
+      if (element.shadowRoot) walk(element.shadowRoot);
+    }
+  };
+  walk(document);
+  return pictures.every((picture) => {
+    const box = picture.getBoundingClientRect();
+    return picture.complete || box.bottom <= 0 || box.top >= innerHeight || box.right <= 0 || box.left >= innerWidth;
+  });
+}"""
+TWO_FRAMES = "new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +105,13 @@ class Tab:
 
     def cls(self) -> float:
         """Cumulative layout shift so far, as PerformanceObserver saw it."""
-        return float(self.page.evaluate("window.__flowkickCls"))
+        return float(self.page.evaluate("window.__flowkickClsNow()"))
+
+    def wait_for_pictures(self) -> None:
+        """Waits until every picture in view has loaded, then two frames, so a shift they
+        cause is recorded: what a layout test needs, without network idle's 500 ms wait."""
+        self.page.wait_for_function(PICTURES_IN_VIEW_LOADED, timeout=15_000)
+        self.page.evaluate(TWO_FRAMES)
 
     def items(self, selector: str = "[data-item]") -> list[str]:
         """The data-item ids on the page, shadow roots included."""
