@@ -38,6 +38,7 @@ from sqlmodel import col, select
 from flowkick.budgets import Budgets
 from flowkick.clock import Clock, iso
 from flowkick.database import Database
+from flowkick.outbound import tls_context
 from flowkick.plans import Plans
 from flowkick.quotas import month_of
 from flowkick.settings import Settings
@@ -176,7 +177,7 @@ class Notifier:
 
     async def _post(self, notice: Notice) -> str | None:
         problem = "not sent"
-        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as http:
+        async with httpx.AsyncClient(timeout=10, follow_redirects=False, verify=tls_context()) as http:
             for attempt in range(RETRIES):
                 try:
                     answer = await http.post(self.settings.alert_webhook_url, json=notice.payload())

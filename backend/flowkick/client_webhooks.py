@@ -40,6 +40,7 @@ from flowkick import __version__
 from flowkick.clock import Clock, iso
 from flowkick.database import Database, in_lists
 from flowkick.media.download import is_public
+from flowkick.outbound import tls_context
 from flowkick.settings import Settings
 from flowkick.tables import ClientSource, ClientWebhook, FeedCache, Source, WebhookBaseline, WebhookDelivery
 
@@ -217,8 +218,8 @@ class ClientWebhooks:
         now = self.clock.now()
         due = await self.db.read(lambda s: _due(s, now))
         if not due:
-            return  # an HTTP client's TLS set-up held the event loop for tens of milliseconds each round
-        async with httpx.AsyncClient(timeout=10, follow_redirects=False,
+            return  # nothing due: no HTTP client is made
+        async with httpx.AsyncClient(timeout=10, follow_redirects=False, verify=tls_context(),
                                      headers={"User-Agent": f"Flowkick-Webhooks/{__version__}"}) as http:
             for delivery, hook in due:
                 await self._deliver(http, delivery, hook)

@@ -41,6 +41,7 @@ from types import TracebackType
 import httpx
 
 from flowkick import __version__
+from flowkick.outbound import tls_context
 
 USER_AGENT = f"Flowkick/{__version__} (picture fetcher)"
 MAX_REDIRECTS = 3
@@ -78,7 +79,7 @@ class Downloader:
         self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
         self._client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(min(timeout, 10.0)), follow_redirects=False,
-            trust_env=False, cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            trust_env=False, verify=tls_context(), cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
             headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "identity"})
 
     async def __aenter__(self) -> Downloader:
