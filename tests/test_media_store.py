@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import http.client
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -121,6 +122,24 @@ async def test_putting_a_name_again_keeps_one_whole_file(store: MediaStore) -> N
     await store.put(name, WEBP, "image/webp")
     await store.put(name, WEBP, "image/webp")
     assert await listed(store) == {name: len(WEBP)}
+
+
+async def test_a_file_deleted_while_the_folder_is_listed_is_left_out(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(folder_settings(tmp_path))
+    kept, gone = media_name("kept"), media_name("deleted by another pass")
+    for name in (kept, gone):
+        await store.put(name, WEBP, "image/webp")
+    real_scandir = os.scandir
+
+    def scandir_then_delete(path: Path) -> Iterator[os.DirEntry[str]]:
+        entries = list(real_scandir(path))
+        if Path(path).name == gone.split("/")[0]:
+            (tmp_path / "media" / gone).unlink()
+        return iter(entries)
+
+    monkeypatch.setattr(os, "scandir", scandir_then_delete)
+    assert await listed(store) == {kept: len(WEBP)}
 
 
 async def test_a_stored_folder_file_is_never_rewritten(tmp_path: Path) -> None:

@@ -160,7 +160,10 @@ def _list_shard(shard: Path) -> list[StoredFile]:
     for entry in os.scandir(shard):
         name = f"{shard.name}/{entry.name}"
         if is_valid_name(name) and entry.is_file(follow_symlinks=False):
-            stat = entry.stat(follow_symlinks=False)
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted since the folder was read (another clean-up pass): not stored
             found.append(StoredFile(name, stat.st_size, stat.st_mtime))
     return found
 
