@@ -311,7 +311,7 @@ def _post(image: str) -> dict[str, Any]:
 
 
 async def test_metrics_show_pictures_bytes_failures_and_downloads(tmp_path: Path) -> None:
-    async with demo_api(tmp_path) as api:
+    async with demo_api(tmp_path, own_fill=True) as api:
         text = (await api.get("/metrics")).text
     figures = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
     assert float(figures["flowkick_media_pictures"]) > 0 and float(figures["flowkick_media_bytes"]) > 0

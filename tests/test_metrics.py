@@ -46,7 +46,7 @@ def test_latency_buckets_count_each_request_at_or_under_their_bound() -> None:
 
 
 async def test_refresh_runs_are_timed_by_platform_and_outcome(tmp_path: Path) -> None:
-    async with demo_api(tmp_path) as api:
+    async with demo_api(tmp_path, own_fill=True) as api:
         found = samples((await api.get("/metrics")).text)
     runs = {labels: n for (name, labels), n in found.items() if name == "flowkick_refresh_run_duration_seconds_count"}
     assert runs[(("platform", "instagram"), ("status", "SUCCEEDED"))] >= 1
