@@ -114,7 +114,7 @@ async def test_a_feed_shows_placeholders_and_text_until_its_pictures_are_stored(
         before = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
         html = (await api.get("/embed/instagram", params=PARAMS)).text
         gated.gate.set()
-        await until(lambda: pictures_settled(app), attempts=3000)
+        await until(lambda: pictures_settled(app))
         after = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
     assert all(i["image"] is None and i["text"] for i in before["items"])
     assert "<img" not in html.split("fk-head")[-1].split("</header>")[-1] and "fk-noimg" in html
@@ -175,7 +175,7 @@ async def test_a_failed_download_is_counted_per_feed_and_shown_as_a_placeholder(
     app = scripted_app(tmp_path, source)
     async with running(app) as api:
         await until(lambda: _status(api, 200))
-        await until(lambda: pictures_settled(app), attempts=3000)
+        await until(lambda: pictures_settled(app))
         body = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()
         rows = {f.source_id: f for f in await feeds(app)}
     assert body["items"][0]["image"] is None
@@ -189,7 +189,7 @@ async def test_pictures_no_tracked_feed_shows_are_deleted_after_the_grace_period
     app = scripted_app(tmp_path, ScriptedSource(clock), media_grace_hours=1.0)
     async with running(app) as api:
         await until(lambda: _status(api, 200))
-        await until(lambda: pictures_settled(app), attempts=3000)
+        await until(lambda: pictures_settled(app))
         before = await assets(app)
         for platform in ("instagram", "facebook", "tiktok", "twitter", "youtube"):
             await untrack(app.state.db, await _client_id(app), await _source_id(app, platform))
@@ -325,7 +325,7 @@ async def test_the_dashboard_shows_pictures_stored_and_failing(tmp_path: Path) -
     app = scripted_app(tmp_path, source, admin_password="pictures please", secret_key="test-secret")
     async with running(app) as api:
         await until(lambda: _status(api, 200))
-        await until(lambda: pictures_settled(app), attempts=3000)
+        await until(lambda: pictures_settled(app))
         form = await api.get("/admin/login")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert token
@@ -350,7 +350,7 @@ async def test_on_s3_storage_every_picture_is_served_by_the_bucket(tmp_path: Pat
                        media_s3_access_key=ACCESS_KEY, media_s3_secret_key=SECRET_KEY)
     async with running(app) as api:
         await until(lambda: _status(api, 200))
-        await until(lambda: pictures_settled(app), attempts=3000)
+        await until(lambda: pictures_settled(app))
         item = (await api.get("/api/v1/social/instagram", params=PARAMS)).json()["items"][0]
     urls = [s[fmt] for s in item["picture"]["sizes"] for fmt in ("avif", "webp") if s[fmt]]
     assert all(u.startswith(f"{s3_server.endpoint}/{s3_bucket}/{s3_prefix}") for u in urls)

@@ -229,7 +229,7 @@ async def test_a_run_of_a_killed_server_is_collected_by_the_next_one(rig: ApifyR
     await rig.track("instagram", LUNA, SOL)
     rig.fake.plan_runs(duration=3.0)
     async with await anyio.open_process([sys.executable, "-m", "flowkick", "refresh"], env=rig.cli_env()) as process:
-        await until(lambda: run_id_recorded(rig), attempts=3000)
+        await until(lambda: run_id_recorded(rig))
         process.kill()
         await process.wait()
     (orphan,) = await rig.runs()

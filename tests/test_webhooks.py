@@ -51,7 +51,7 @@ async def run_row(app: Starlette) -> RefreshRun | None:
 
 async def started_run(app: Starlette) -> str:
     """The id of the run the app's refresher started for LUNA, once it is on record."""
-    await until(lambda: run_row(app), attempts=1000)
+    await until(lambda: run_row(app))
     row = await run_row(app)
     assert row is not None and row.run_id is not None
     return row.run_id
@@ -168,7 +168,7 @@ async def test_a_webhook_for_an_interrupted_run_has_it_collected_at_once(tmp_pat
         stopped.cancel()
         await asyncio.gather(stopped, return_exceptions=True)
         assert (await client.post(**hook(app, run_id))).json() == {"received": "new"}
-        await until(lambda: fed(rig), attempts=1000)
+        await until(lambda: fed(rig))
     assert fake_apify.run_count() == 1
 
 
@@ -186,7 +186,7 @@ async def test_apify_calling_back_ends_the_wait_long_before_the_next_poll(tmp_pa
     with serving(app_at(tmp_path, fake_apify)):
         async with apify_rig(tmp_path, fake_apify) as rig:
             await rig.track("instagram", LUNA)
-            await until(lambda: fed(rig), attempts=2000)
+            await until(lambda: fed(rig))
     (delivery,) = fake_apify.deliveries
     assert delivery.status_code == 200 and delivery.event_type == "ACTOR.RUN.SUCCEEDED"
 
@@ -196,7 +196,7 @@ async def test_a_delivery_apify_sends_twice_is_processed_once(tmp_path: Path, fa
     with serving(app_at(tmp_path, fake_apify)):
         async with apify_rig(tmp_path, fake_apify) as rig:
             await rig.track("instagram", LUNA)
-            await until(lambda: fed(rig), attempts=2000)
+            await until(lambda: fed(rig))
             deliveries = await fake_apify.wait_for_deliveries_async(2)
             recorded = await rig.webhook_events()
     assert [d.status_code for d in deliveries] == [200, 200] and deliveries[0].dispatch_id == deliveries[1].dispatch_id

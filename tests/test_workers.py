@@ -198,8 +198,8 @@ def test_a_worker_that_cannot_start_stops_the_server_instead_of_being_restarted(
 def test_an_admin_login_made_on_one_worker_holds_on_the_others(tmp_path: Path) -> None:
     """Without FLOWKICK_SECRET_KEY the workers still sign sessions with one secret."""
     env = {"FLOWKICK_DATABASE_URL": sqlite_url(tmp_path), "FLOWKICK_ADMIN_PASSWORD": "correct horse battery"}
-    with serving(tmp_path, env) as server, httpx.Client(
-            base_url=server.url, limits=httpx.Limits(max_keepalive_connections=0)) as browser:  # a connection each
+    with serving(tmp_path, env) as server, httpx.Client(  # a connection each; workers still filling the demo are slow
+            base_url=server.url, limits=httpx.Limits(max_keepalive_connections=0), timeout=30) as browser:
         form = browser.get("/admin/login").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', form)
         assert csrf and browser.post("/admin/login", data={"csrf": csrf.group(1),

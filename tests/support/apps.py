@@ -11,6 +11,7 @@ import asyncio
 import atexit
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -164,7 +165,7 @@ async def _filled_demo() -> Path:
 
 async def _settled(app: Starlette, client: httpx.AsyncClient) -> None:
     await until(lambda: _all_fetched(client))
-    await until(lambda: pictures_settled(app), attempts=3000)
+    await until(lambda: pictures_settled(app))
     await until(lambda: all_published(app))
 
 
@@ -202,13 +203,16 @@ async def _all_fetched(client: httpx.AsyncClient) -> bool:
     return all(a.status_code == 200 for a in answers)
 
 
-async def until(condition: Any, *, attempts: int = 400) -> None:
-    """Yield to the app until `condition()` holds; fails after a bounded number of tries."""
-    for _ in range(attempts):
-        if await _call(condition):
-            return
+async def until(condition: Any, *, seconds: float = 30.0) -> None:
+    """Yield to the app until `condition()` holds; fails once `seconds` have passed.
+
+    A bound in time, not in tries: on a loaded machine (the suite runs on every core) each
+    try takes longer, and a test fails only if the app never gets there."""
+    deadline = time.monotonic() + seconds
+    while not await _call(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition never became true within {seconds:g} s")
         await asyncio.sleep(0.01)
-    raise AssertionError("condition never became true")
 
 
 async def _call(condition: Any) -> Any:
