@@ -17,6 +17,7 @@ The npm folder is `.state/npm` at the repo root (ignored by git), or FLOWKICK_NP
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import threading
@@ -154,15 +155,18 @@ def computed(page: Page, selector: str, prop: str) -> str:
 
 
 def npm_tools() -> Path:
-    """node_modules with esbuild, react, react-dom and axe-core, installed once from npm."""
+    """node_modules with esbuild, react, react-dom and axe-core, installed once from npm
+    (by one test process at a time: the suite's workers share the folder)."""
     modules = NPM_DIR / "node_modules"
     wanted = ("esbuild", "react", "react-dom", "axe-core")
-    if not all((modules / name / "package.json").is_file() for name in wanted):
-        NPM_DIR.mkdir(parents=True, exist_ok=True)
-        if not (NPM_DIR / "package.json").exists():
-            (NPM_DIR / "package.json").write_text('{"private": true}\n')
-        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", *wanted],
-                       check=True, capture_output=True, timeout=600)
+    NPM_DIR.mkdir(parents=True, exist_ok=True)
+    with (NPM_DIR / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all((modules / name / "package.json").is_file() for name in wanted):
+            if not (NPM_DIR / "package.json").exists():
+                (NPM_DIR / "package.json").write_text('{"private": true}\n')
+            subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", *wanted],
+                           check=True, capture_output=True, timeout=600)
     return modules
 
 
