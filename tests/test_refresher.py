@@ -114,6 +114,20 @@ async def test_at_most_the_configured_number_of_batches_run_at_once(tmp_path: Pa
         await rig.db.close()
 
 
+async def test_a_forced_refresh_that_finds_no_free_slot_runs_once_one_frees(tmp_path: Path) -> None:
+    rig = await make_rig(tmp_path, batch_size=1, max_concurrent_runs=1)
+    try:
+        (forced,) = await rig.track("a.cafe")
+        await rig.refresher.run_once()
+        await rig.track("b.cafe", "c.cafe")  # never fetched: due before any other, and taking the one slot
+        rig.refresher.refresh_now(forced)
+        rig.refresher.start()
+        await until(lambda: rig.source.calls.count(("instagram", ["a.cafe"])) == 2)
+    finally:
+        await rig.refresher.stop()
+        await rig.db.close()
+
+
 async def test_every_run_is_recorded(rig: Rig) -> None:
     await rig.track("a.cafe", "b.cafe")
     await rig.refresher.run_once()

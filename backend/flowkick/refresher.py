@@ -239,6 +239,7 @@ class Refresher:
         # Forget the requests this pass answered; keep those waiting for a free slot, those
         # beyond the rows looked at, and those that came in while it queried the database.
         self._requested -= (asked if looked is None else asked & looked) - waiting
+        self._forced |= forced & waiting  # an operator's "refresh now" that found no free slot
         return batches
 
     async def _enough_due(self, platforms: set[str] | None, requested: set[int], forced: set[int],
