@@ -50,7 +50,7 @@ def csrf_of(html: str) -> str:
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     source = ScriptedSource()
-    app = scripted_app(tmp_path, source, admin_password=PASSWORD, secret_key="test-secret", burst_per_second=0)
+    app = scripted_app(tmp_path, source, admin_password=PASSWORD, secret_key="test-secret")
     async with running(app) as http:
         yield Rig(app, http, source)
 

@@ -24,7 +24,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = scripted_app(tmp_path, admin_password=PASSWORD, secret_key="test-secret", burst_per_second=0,
+    app = scripted_app(tmp_path, admin_password=PASSWORD, secret_key="test-secret",
                        apify_budget_usd=1.0, apify_plan_budgets='{"free": 0.5, "pro": 100}')
     async with running(app) as client:
         client.app = app  # type: ignore[attr-defined]

@@ -103,7 +103,7 @@ class Rig:
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     source = ScriptedSource()
     source.items["cafe"] = REVIEWS
-    app = scripted_app(tmp_path, source, burst_per_second=0)
+    app = scripted_app(tmp_path, source)
     async with running(app) as http:
         new = await create_client(app.state.db, "Café", {"google_reviews": ["cafe"]}, now=0)
         await app.state.refresher.run_once()

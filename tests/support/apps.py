@@ -82,10 +82,13 @@ class ScriptedSource:
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for a test app: its own SQLite file, no Apify token, quick ticks, and every
-    source checked at its platform's TTL (tests of quiet sources turn `quiet_max_hours` on)."""
+    """Settings for a test app: its own SQLite file, no Apify token, quick ticks, every
+    source checked at its platform's TTL (tests of quiet sources turn `quiet_max_hours` on),
+    and no burst limit: the test clock stands still, so a key's spent bucket would never
+    refill, and a test polling a key on a slow machine would get 429s from then on (tests
+    of the limit turn it on)."""
     values: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'flowkick.db'}", "tick_seconds": 0.05,
-                              "quiet_max_hours": 0.0}
+                              "quiet_max_hours": 0.0, "burst_per_second": 0.0}
     values.update(overrides)
     return Settings.from_env({}, **values)
 
