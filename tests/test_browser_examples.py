@@ -42,9 +42,9 @@ def api_items(base: str, platform: str, query: dict[str, str]) -> list[dict[str,
 
 
 def settle(tab: Tab, count: int) -> None:
-    """All `count` items mounted and every image loaded, so late shifts would show."""
+    """All `count` items mounted and every picture in view loaded, so late shifts would show."""
     tab.wait_for_items(count)
-    tab.page.wait_for_load_state("networkidle")
+    tab.wait_for_pictures()
 
 
 def test_restaurant_shows_each_feed_with_its_items(browser: Browser, demo: str) -> None:

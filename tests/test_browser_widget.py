@@ -131,7 +131,7 @@ def test_reserved_space_keeps_the_content_below_still(browser: Browser, demo: st
         host_page(tab, f"{demo}/host.html", f'<h1>Above</h1><script src="{demo}/widget.js?key=pk_demo&{query}">'
                                             '</script><p id="below">Below the feed, in view from the start</p>')
         tab.page.locator(ready).first.wait_for(state="attached")
-        tab.page.wait_for_load_state("networkidle")
+        tab.wait_for_pictures()
         assert tab.page.locator("#below").evaluate("e => e.getBoundingClientRect().top") < 800
         assert tab.cls() == 0
 

@@ -69,7 +69,7 @@ class ApifySource:
 
     def __init__(self, settings: Settings) -> None:
         # Imported here, by a server with a token: the client's models take about 0.35 s and
-        # 13 MB to import, which the demo, the CLI's other commands and tests never need.
+        # 12 MB to import, which the demo, the CLI's other commands and tests never need.
         from apify_client import ApifyClientAsync
 
         self.settings = settings
