@@ -399,7 +399,8 @@ def huge_picture() -> bytes:
 
 @pytest.fixture(scope="session")
 def fake_cdn_server() -> Iterator[FakeCdn]:
-    with FakeCdn() as cdn:
+    huge_picture()  # made before serving, as a real CDN sends a stored file: its seconds of encoding
+    with FakeCdn() as cdn:  # on a loaded machine counted against the downloader's timeout
         yield cdn
 
 
