@@ -137,9 +137,7 @@ class Publisher:
 
     async def _publish(self, session: AsyncSession, source_ids: list[int],
                        young: Collection[int]) -> tuple[list[int], list[int], list[int]]:
-        held = list((await session.execute(select(FeedCache.source_id).where(
-            col(FeedCache.source_id).in_(in_list(young)), col(FeedCache.content_hash) != col(FeedCache.media_hash),
-            FeedCache.status == "ok"))).scalars()) if young else []
+        held = await _gathering(session, young) if young else []
         ready = [source_id for source_id in source_ids if source_id not in held]
         if not ready:
             return [], [], held
@@ -149,6 +147,15 @@ class Publisher:
                   for row in rows]
         stored = list((await session.execute(_newer_over_older(self.db.is_sqlite), values)).scalars()) if values else []
         return [v["source_id"] for v in values], stored, held
+
+
+async def _gathering(session: AsyncSession, source_ids: Collection[int]) -> list[int]:
+    """Those of these feeds whose pictures are still being gathered. Their status is checked
+    here, not in the statement: with `status = 'ok'` in it, SQLite walked the status index
+    over every feed (5 ms at 30,000, on every batch published) instead of reading these by key."""
+    rows = await session.execute(select(FeedCache.source_id, FeedCache.status).where(
+        col(FeedCache.source_id).in_(in_list(source_ids)), col(FeedCache.content_hash) != col(FeedCache.media_hash)))
+    return [source_id for source_id, status in rows.all() if status == "ok"]
 
 
 @cache
