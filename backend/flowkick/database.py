@@ -180,12 +180,21 @@ async def _migrate(session: AsyncSession) -> None:
     row.version, row.migrated_at = SCHEMA_VERSION, time.time()
 
 
+# Prepared statements each SQLite connection keeps (Python's default: 128). With IN lists
+# of up to 512 parameters (`in_list`), 128 kept statements on each of the pool's
+# connections held 33 MB of SQLite's memory at 30,000 feeds (`sqlite3_memory_used`: 45.7
+# MB after a cold pass, 12.4 MB with 16), and a first fill of 30,000 demo feeds took 77 s
+# against 60 s (two runs each, alternated). The read path's own connections (`lookups.py`)
+# run a handful of statements and keep the default.
+SQLITE_STATEMENTS = 16
+
+
 def _engine_options(url: str) -> dict[str, Any]:
     # JSON columns (feed items, picture maps) through orjson: the standard library's json
     # took most of the time of reading and writing a feed row.
     json_options = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}, **json_options}
+        return {"connect_args": {"timeout": 30, "cached_statements": SQLITE_STATEMENTS}, **json_options}
     return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, **json_options}
 
 
