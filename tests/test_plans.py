@@ -58,7 +58,7 @@ def test_a_plan_is_spent_at_its_limit_and_over_past_it() -> None:
 @pytest.mark.anyio
 async def test_a_source_is_not_refreshed_sooner_than_its_plans_minimum_interval(tmp_path: Path) -> None:
     source = ScriptedSource()
-    app = scripted_app(tmp_path, source, ttl_instagram=60, burst_per_second=0,
+    app = scripted_app(tmp_path, source, ttl_instagram=60,
                        plans=json.dumps({"free": {"min_refresh_seconds": 600}}))
     async with running(app) as http:
         new = await create_client(app.state.db, "Café", {"instagram": ["cafe"]}, now=0)
