@@ -34,7 +34,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.config import STARTUP_FAILURE
 
-from flowkick import collector, logs
+from flowkick import collector, heap, logs
 from flowkick.app import create_app
 from flowkick.clients import ensure_demo_client, remove_demo_client
 from flowkick.clock import SystemClock
@@ -50,6 +50,8 @@ STOP_SECONDS = 90.0  # a worker still running this long after SIGTERM is killed 
 def run(app: Starlette, sock: socket.socket, level: str) -> None:
     """One server process: the app under uvicorn on the bound socket until a signal stops it."""
     collector.space_out_full_collections()
+    heap.limit_arenas()  # before the database's threads start: each keeps the arena it first used
+    heap.keep_trimmed()
     # uvicorn's own access log is off: flowkick.access writes one line per request, keys masked.
     config = uvicorn.Config(app, log_config=None, log_level=level.lower(), access_log=False, proxy_headers=True,
                             server_header=False)
