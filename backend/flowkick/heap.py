@@ -10,8 +10,9 @@ itself. The refresher's renewals free and allocate feed rows all day long, so bo
 
 At 30,000 feeds (bench/scale.py's load on one built database, RSS after a cold pass of
 every URL and a Zipf load): 344–352 MB as glibc leaves it; 330–332 MB with two arenas;
-two arenas and a trim, 307 MB (a trim took 3 ms). Other C libraries (musl, macOS) have
-neither call, and keep their own ways.
+two arenas and a trim, 307–312 MB (a trim took 1.5–3.5 ms). A first fill of those feeds
+peaked at 141–147 MB instead of 169–181 MB, and took no longer (71–76 s against 75–79 s,
+alternated). Other C libraries (musl, macOS) have neither call, and keep their own ways.
 """
 
 from __future__ import annotations
