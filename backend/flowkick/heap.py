@@ -34,11 +34,11 @@ def _glibc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "gnu_get_libc_version") else None
 
 
-def limit_arenas(arenas: int = ARENAS) -> bool:
-    """At most `arenas` malloc arenas from now on: call it before the process starts threads
+def limit_arenas() -> bool:
+    """At most `ARENAS` malloc arenas from now on: call it before the process starts threads
     (a thread keeps the arena it first allocated from). False where glibc is not the allocator."""
     libc = _glibc()
-    return libc is not None and libc.mallopt(_M_ARENA_MAX, arenas) == 1
+    return libc is not None and libc.mallopt(_M_ARENA_MAX, ARENAS) == 1
 
 
 def trim() -> bool:
