@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from flowkick.memory import ENTRY_OVERHEAD, SHARES, BytesLRU, Memory
 from flowkick.platforms import PLATFORMS
-from tests.support.apps import demo_api, running, scripted_app, until
+from tests.support.apps import demo_api
 from tests.test_metrics import samples
 
 TINY_MB = 0.5  # a few feeds, bodies and fragments: far fewer than the requests below ask for
@@ -57,9 +56,7 @@ def test_an_entry_weighs_its_value_and_its_slot() -> None:
 
 @pytest.mark.anyio
 async def test_the_read_path_keeps_within_its_memory_budget(tmp_path: Path) -> None:
-    app = scripted_app(tmp_path, memory_cache_mb=TINY_MB)
-    async with running(app) as api:
-        await until(lambda: _every_feed_answers(api))
+    async with demo_api(tmp_path, memory_cache_mb=TINY_MB) as api:  # settled: no feed changes under the loop
         for limit in range(1, 21):
             for platform in PLATFORMS:
                 await api.get(f"/api/v1/social/{platform}", params={"api_key": "pk_demo", "limit": limit})
@@ -83,7 +80,3 @@ async def test_metrics_report_the_stored_answers_hits_and_misses(tmp_path: Path)
                     ("flowkick_memory_misses_total", (("cache", "answers"),)))
     assert (after[hits] - before[hits], after[misses] - before[misses]) == (2, 1)
 
-
-async def _every_feed_answers(api: httpx.AsyncClient) -> bool:
-    answers = [await api.get(f"/api/v1/social/{p}", params={"api_key": "pk_demo"}) for p in PLATFORMS]
-    return all(a.status_code == 200 for a in answers)
