@@ -9,7 +9,9 @@ for `/metrics`.
 
 Weights are estimates: a body weighs its bytes in every coding it is kept in; a stored
 answer the same (it shares them with the body cache, so the answers' share is an upper
-bound, never an undercount); a feed copy its serialized JSON (`feeds.FeedSnapshot`).
+bound, never an undercount) and its own objects and key, as measured (`answers.ANSWER_SIZE`);
+a feed copy its serialized JSON (`feeds.FeedSnapshot`). Every entry adds its slot in the
+cache (`ENTRY_OVERHEAD`).
 """
 
 from __future__ import annotations
