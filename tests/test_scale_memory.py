@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import logging
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from flowkick.answers import ANSWER_SIZE
 from flowkick.memory import ENTRY_OVERHEAD, SHARES, BytesLRU, Memory
 from flowkick.platforms import PLATFORMS
-from tests.support.apps import demo_api
+from tests.support.apps import app_of, demo_api
 from tests.test_metrics import samples
 
 TINY_MB = 0.5  # a few feeds, bodies and fragments: far fewer than the requests below ask for
@@ -80,3 +84,27 @@ async def test_metrics_report_the_stored_answers_hits_and_misses(tmp_path: Path)
                     ("flowkick_memory_misses_total", (("cache", "answers"),)))
     assert (after[hits] - before[hits], after[misses] - before[misses]) == (2, 1)
 
+
+
+@pytest.mark.anyio
+async def test_a_stored_answer_holds_no_more_than_it_is_weighed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Answers told apart by their Referer share one body: what each holds beyond it (its
+    objects, its key, its slot in the cache) is what the budget counts for it. Only what the
+    server's code allocated counts (the test's HTTP client keeps some of its own), and the
+    access log is off (the test's log capture keeps every record)."""
+    count, feed = 300, "/api/v1/social/instagram"
+    caplog.set_level(logging.WARNING, logger="flowkick")
+    async with demo_api(tmp_path) as api:
+        answers = app_of(api).state.reader.answers
+        tracemalloc.start(10)
+        try:
+            for n in range(count):
+                for _ in range(2):  # the first builds the answer, the repeat is sent from it
+                    await api.get(feed, params={"api_key": "pk_demo"}, headers={"referer": f"https://site{n}.example/"})
+            gc.collect()
+            servers = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, "*/flowkick/*", all_frames=True)])
+        finally:
+            tracemalloc.stop()
+    held = sum(stat.size for stat in servers.statistics("filename"))
+    assert answers.misses >= count and answers.hits >= count
+    assert held / count <= ANSWER_SIZE + ENTRY_OVERHEAD
