@@ -15,7 +15,7 @@ from flowkick.platforms import PLATFORMS
 from tests.support.apps import app_of, demo_api
 from tests.test_metrics import samples
 
-TINY_MB = 0.5  # a few feeds, bodies and fragments: far fewer than the requests below ask for
+TINY_MB = 1  # a few feeds, bodies and fragments: far fewer than the requests below ask for
 
 
 def _weighed(budget: int) -> BytesLRU[str, bytes]:
