@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import orjson
 import pytest
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, delete, select, text, update
 
 from flowkick.feeds import load_snapshot
 from flowkick.readpath import absolute
@@ -101,7 +102,7 @@ async def test_a_feed_with_new_items_is_published_once_with_their_pictures(api: 
         return row.media_hash == "new items" and await _is_current(api, source_id)
 
     await until(pictured)
-    body = (await _published(api, source_id)).body  # type: ignore[union-attr]
+    body = brotli.decompress((await _published(api, source_id)).body)  # type: ignore[union-attr]
     assert len(publications) == 1 and b'"image":"/media/' in body
 
 
@@ -127,6 +128,16 @@ async def test_an_unpublished_feed_is_answered_from_its_row(api: httpx.AsyncClie
     source_id = await demo_source_id(api, "google_reviews")
     await app_of(api).state.db.write(lambda s: s.execute(delete(FeedPublic).where(col(FeedPublic.source_id) == source_id)))
     assert await _feed(api, "google_reviews") == expected
+
+
+async def test_copies_an_older_flowkick_stored_uncompressed_are_published_again(tmp_path: Path) -> None:
+    async with demo_api(tmp_path) as api:
+        expected = await _feed(api, "instagram")
+        await app_of(api).state.db.write(lambda s: s.execute(
+            update(FeedPublic).values(body=orjson.dumps({"items": [], "profile": {}}))))
+        await app_of(api).state.db.write(lambda s: s.execute(text("UPDATE schema_version SET version = 7")))
+    async with demo_api(tmp_path, own_fill=True) as upgraded:  # its copies all published again
+        assert await _feed(upgraded, "instagram") == expected
 
 
 async def test_a_copy_made_with_other_media_settings_is_not_used(api: httpx.AsyncClient) -> None:

@@ -57,6 +57,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "(status, content_hash, media_hash, media_retry_at, last_requested_at)",
         f"CREATE INDEX IF NOT EXISTS ix_feed_cache_refresh ON feed_cache ({', '.join(REFRESH_COLUMNS)})",
     ],
+    8: [  # published copies stored compressed (feeds.public_body): the old ones go, and the
+          # safety net publishes every feed again within seconds (the read path works a feed
+          # out from its row until then)
+        "DELETE FROM feed_public",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

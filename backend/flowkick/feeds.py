@@ -4,8 +4,11 @@ A snapshot's `version` changes on every write to the row (new items, or their pi
 stored), so anything derived from it (serialized JSON, rendered HTML, ETags) can be cached
 under (source id, version). Its items are the ones visitors see: every picture address is
 our stored copy or None (`flowkick.media.resolve`), never the platform's. They are kept
-serialized (`public`, the bytes `published.py` stores for a cold read): a copy in memory
-weighs its JSON, not four times that in dicts, and the collector has nothing in it to scan.
+serialized and compressed (`public`, the bytes `published.py` stores for a cold read): a
+copy in memory weighs a few KB, not forty times that in dicts, and the collector has
+nothing in it to scan. Brotli at quality 1 makes a 42 KB copy 3 KB in 50 µs and gives it
+back in 55 µs (its parse takes 200 µs); a first fill of 30,000 feeds wrote 1.2 GB of
+copies as they were, twice (the WAL, then the database), and 0.1 GB so.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import brotli
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowkick.database import Database
 from flowkick.media.resolve import UrlFor, resolve
 from flowkick.tables import FeedCache
+
+PUBLIC_QUALITY = 1  # brotli's, for the published copies: see the module's docstring
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class FeedSnapshot:
     status: str
     fetched_at: float | None
     expires_at: float | None
-    public: bytes  # {"items": [...], "profile": {...}} as visitors see them, serialized
+    public: bytes  # {"items": [...], "profile": {...}} as visitors see them, serialized and compressed
 
     @property
     def weight(self) -> int:
@@ -38,7 +44,7 @@ class FeedSnapshot:
 
     def content(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The items and the profile, parsed afresh: callers may change them."""
-        parsed = orjson.loads(self.public)
+        parsed = orjson.loads(brotli.decompress(self.public))
         return parsed["items"], parsed["profile"]
 
     def is_stale(self, now: float) -> bool:
@@ -61,7 +67,7 @@ def snapshot_of(row: FeedCache, url_for: UrlFor) -> FeedSnapshot:
 
 def public_body(row: FeedCache, url_for: UrlFor) -> bytes:
     items, profile = resolve(row.items, row.profile, row.media, url_for)
-    return orjson.dumps({"items": items, "profile": profile})
+    return brotli.compress(orjson.dumps({"items": items, "profile": profile}), quality=PUBLIC_QUALITY)
 
 
 def content_hash(items: list[dict[str, Any]], profile: dict[str, Any]) -> str:

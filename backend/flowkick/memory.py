@@ -30,9 +30,10 @@ V = TypeVar("V")
 # 1 % (bench/scale.py). Those keep a body for another request of the same feed (another
 # page's Referer, a client change that dropped every answer) and a feed copy saves one
 # indexed read (`published.py`): small shares do that. A deployment whose feeds all fit
-# never feels the shares. With 80 % for the answers (and 10 % for feed copies, 42 KB each
-# in the demo) a steady fragment load at 30,000 feeds missed 4,808 times in 20 s; with 90 %,
-# 3,247 times. The other three answered under 0.1 % with 3 % each, so they get 2 %.
+# never feels the shares. With 80 % for the answers (and 10 % for feed copies, then 42 KB
+# each in the demo, 3 KB since they are kept compressed) a steady fragment load at 30,000
+# feeds missed 4,808 times in 20 s; with 90 %, 3,247 times. The other three answered under
+# 0.1 % with 3 % each, so they get 2 %.
 SHARES = {"answers": 0.94, "bodies": 0.02, "fragments": 0.02, "feeds": 0.02}
 ENTRY_OVERHEAD = 200  # a cache slot, its key tuple and the value's object headers
 
