@@ -73,10 +73,12 @@ class Answer:
     def pick(self, accept_encoding: bytes) -> tuple[bytes, RawHeaders, bool]:
         """The body and headers in the smallest coding the request accepts, and whether the
         answer grew (its first gzip request made the body's gzip: it must be weighed again)."""
-        coding = best(accepted(accept_encoding.decode("latin-1")), self.body.codings())
-        held = self.body.size
+        coding = _coding(accept_encoding, self.body.codings())
+        held = self.body.size if coding == "gzip" else 0
         body = self.body.coded(coding)
-        return body, [*self.caching(), *_content(coding, len(body), self.media_type)], self.body.size != held
+        headers = [(b"etag", self.etag), *self.shared, (b"content-length", b"%d" % len(body)),
+                   *_typed(coding, self.media_type)]
+        return body, headers, bool(held) and self.body.size != held
 
 
 class Answers:
@@ -151,10 +153,16 @@ def _shared(name: str, value: str) -> tuple[bytes, bytes]:
     return name.lower().encode("latin-1"), value.encode("latin-1")
 
 
-def _content(coding: Coding, length: int, media_type: str) -> RawHeaders:
-    """The body's own headers; all but its length shared between answers."""
-    headers = [_shared("content-type", media_type), (b"content-length", str(length).encode())]
-    return headers if coding is None else [*headers, _shared("content-encoding", coding)]
+@lru_cache(maxsize=256)
+def _coding(accept_encoding: bytes, codings: tuple[Coding, ...]) -> Coding:
+    return best(accepted(accept_encoding.decode("latin-1")), codings)
+
+
+@lru_cache(maxsize=64)
+def _typed(coding: Coding, media_type: str) -> SharedHeaders:
+    """The body's type and coding headers, shared between answers."""
+    typed = (_shared("content-type", media_type),)
+    return typed if coding is None else (*typed, _shared("content-encoding", coding))
 
 
 def request_key(scope: Scope) -> Key:

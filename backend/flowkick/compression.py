@@ -34,6 +34,8 @@ GZIP_LEVEL = 6
 
 Coding = str | None  # "br", "gzip", or None for the bytes as they are
 CODINGS: tuple[Coding, ...] = ("br", "gzip")
+_AS_IS: tuple[Coding, ...] = (None,)
+_EVERY: tuple[Coding, ...] = (None, *CODINGS)
 
 
 @dataclass(slots=True)
@@ -56,7 +58,7 @@ class Encoded:
 
     def codings(self) -> tuple[Coding, ...]:
         """The codings this body is sent in (None: as it is, always)."""
-        return (None,) if self.br is None else (None, *CODINGS)
+        return _AS_IS if self.br is None else _EVERY
 
     def pick(self, accept_encoding: str) -> tuple[Coding, bytes]:
         """The smallest coding the request accepts."""
