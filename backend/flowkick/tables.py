@@ -109,11 +109,11 @@ class FeedCache(SQLModel, table=True):
 
 
 class FeedPublic(SQLModel, table=True):
-    """A feed as visitors see it (pictures resolved to our copies), serialized once by the
-    process that wrote the feed: a first request reads this one row and parses nothing of
-    the ORM's. Valid while `version` equals the feed row's; `base` is the media address
-    prefix the pictures were resolved with. The body comes last so that reading the small
-    columns never walks its overflow pages."""
+    """A feed as visitors see it (pictures resolved to our copies), serialized and compressed
+    once by the process that wrote the feed (`feeds.public_body`): a first request reads
+    this one row and parses nothing of the ORM's. Valid while `version` equals the feed
+    row's; `base` is the media address prefix the pictures were resolved with. The body
+    comes last so that reading the small columns never walks its overflow pages."""
 
     __tablename__ = "feed_public"
 
