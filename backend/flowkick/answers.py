@@ -145,6 +145,7 @@ def _shared_headers(headers: dict[str, str]) -> SharedHeaders:
 
 @lru_cache(maxsize=1024)
 def _shared_tuple(headers: SharedHeaders) -> SharedHeaders:
+    """The first tuple made of these headers, which every later answer sending them holds."""
     return headers
 
 
