@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, update
 
+from flowkick.answers import request_key
 from flowkick.clients import create_client
 from flowkick.lookups import FEED_CHANGES_PAGE, FEEDS_VERSION
 from flowkick.routes.embed import FRAGMENT_TTL
@@ -228,3 +229,10 @@ async def test_a_client_check_keeps_the_stored_answers_when_no_client_changed(ap
     await _stored(api, "/api/v1/social/tiktok")
     assert not await reader.check_clients()
     assert await _stored(api, "/api/v1/social/tiktok")
+
+
+def test_a_request_key_takes_a_path_that_is_not_valid_utf8() -> None:
+    """An ASGI server may hand over a path with lone surrogates (undecodable bytes): its key
+    is made all the same, and differs from the key of the path that is valid."""
+    scope = {"path": "/api/v1/social/\udc80", "query_string": b"api_key=pk_demo", "headers": [(b"host", b"a")]}
+    assert request_key(scope) != request_key({**scope, "path": "/api/v1/social/\ufffd"})

@@ -174,7 +174,7 @@ def request_key(scope: Scope) -> Key:
     for name, value in scope["headers"]:
         if name in found:
             found[name] = value
-    return b"\0".join((scope["path"].encode(), scope["query_string"], *found.values()))
+    return b"\0".join((scope["path"].encode("utf-8", "surrogatepass"), scope["query_string"], *found.values()))
 
 
 class RepeatAnswers:
