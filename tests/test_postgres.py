@@ -253,7 +253,9 @@ async def test_a_write_that_loses_a_deadlock_is_retried(db: Database, other_db: 
     async with other_db.engine.connect() as other:
         await deadlock.play(other, mark_both, first, second)
     marks = await db.read(lambda s: s.execute(select(FeedCache.last_error).order_by(col(FeedCache.source_id))))
-    assert deadlock.attempts == 2 and list(marks.scalars()) == ["write", "write"]
+    # Retried, and through: a retry that takes row B again before the other side (woken by
+    # the first abort) has, deadlocks once more on a loaded machine (CI saw 3 attempts).
+    assert deadlock.attempts >= 2 and list(marks.scalars()) == ["write", "write"]
 
 
 class Deadlock:
