@@ -76,8 +76,9 @@ class Answer:
         coding = _coding(accept_encoding, self.body.codings())
         held = self.body.size if coding == "gzip" else 0
         body = self.body.coded(coding)
-        headers = [(b"etag", self.etag), *self.shared, (b"content-length", b"%d" % len(body)),
-                   *_typed(coding, self.media_type)]
+        headers = self.caching()
+        headers.append((b"content-length", b"%d" % len(body)))
+        headers.extend(_typed(coding, self.media_type))
         return body, headers, bool(held) and self.body.size != held
 
 
@@ -132,21 +133,17 @@ class Answers:
         self._answers.keep(key, Answer(
             client_id=view.client.id, plan=view.client.plan, key_kind=view.client.key_kind,
             source_ids=view.source_ids, epochs=view.epochs, nudge=view.nudge, status_code=view.status_code,
-            etag=etag.encode("latin-1"), body=body, shared=_shared_headers(vary(dict(headers))), media_type=media_type,
+            etag=etag.encode("latin-1"), body=body, media_type=media_type,
+            shared=_shared_headers(tuple((k, v) for k, v in vary(dict(headers)).items() if k != "ETag")),
             valid_until=view.valid_until, generation=view.generation,
         ))
 
 
-def _shared_headers(headers: dict[str, str]) -> SharedHeaders:
-    """Raw headers but the ETag. They repeat from answer to answer (Cache-Control, Vary, CORS),
-    so an answer holds one tuple that every answer sending the same headers holds too."""
-    return _shared_tuple(tuple(_shared(k, v) for k, v in headers.items() if k != "ETag"))
-
-
 @lru_cache(maxsize=1024)
-def _shared_tuple(headers: SharedHeaders) -> SharedHeaders:
-    """The first tuple made of these headers, which every later answer sending them holds."""
-    return headers
+def _shared_headers(headers: tuple[tuple[str, str], ...]) -> SharedHeaders:
+    """Raw headers but the ETag. They repeat from answer to answer (Cache-Control, Vary, CORS),
+    so an answer holds the one tuple that every answer sending the same headers holds too."""
+    return tuple(_shared(k, v) for k, v in headers)
 
 
 @lru_cache(maxsize=1024)
